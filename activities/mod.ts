@@ -1,0 +1,49 @@
+/**
+ * Every side effect of a workflow. Activities come from a factory so the worker wires real
+ * resources and a test wires isolated real ones.
+ */
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import { findPendingBatches } from '../store/mod.ts';
+import { startIngestWorkflow } from '../workflows/client.ts';
+import type { IngestBatchResult } from '../workflows/ids.ts';
+import { appendBatchToChain, placesOfBatch, type BatchPlaces } from './append.ts';
+import type { GeoLookup } from './geo.ts';
+
+export { defaultGeoPaths, openGeoLookup, type GeoLookup, type Place } from './geo.ts';
+export type { BatchPlaces } from './append.ts';
+
+export interface ActivityDeps {
+  pool: pg.Pool;
+  geo: GeoLookup;
+  /** Used by the recovery sweep to start workflows for stranded batches. */
+  temporal: Client;
+  taskQueue: string;
+  recoveryMinAgeSeconds: number;
+}
+
+export function createActivities({ pool, geo, temporal, taskQueue, recoveryMinAgeSeconds }: ActivityDeps) {
+  return {
+    /** Geo enrichment of a batch's IP addresses (runs as a local activity). */
+    async enrichBatch(batchId: string): Promise<BatchPlaces> {
+      return await placesOfBatch(pool, batchId, geo.lookup);
+    },
+
+    /** Hashes the batch onto its workspace's chain and stores it; idempotent. */
+    async appendBatch(input: { batchId: string; places: BatchPlaces }): Promise<IngestBatchResult> {
+      return await appendBatchToChain(pool, input.batchId, input.places);
+    },
+
+    /** Starts the workflow of every batch handed off a while ago and still not in the chain. */
+    async startStrandedBatches(): Promise<{ found: number; started: number }> {
+      const batches = await findPendingBatches(pool, recoveryMinAgeSeconds);
+      let started = 0;
+      for (const batch of batches) {
+        if (await startIngestWorkflow(temporal, taskQueue, { batchId: batch.id, workspaceId: batch.workspace_id })) started++;
+      }
+      return { found: batches.length, started };
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,39 @@
+import Koa from 'koa';
+import type { Client } from '@temporalio/client';
+import type pg from 'pg';
+import type { Logger } from '../log/mod.ts';
+import { errorHandler } from './errors.ts';
+import { createHandOff } from './events/handoff.ts';
+import { GroupCommit } from './events/group-commit.ts';
+import { ingestRoutes } from './events/ingest-routes.ts';
+import { healthRoutes } from './health.ts';
+
+export interface AppDeps {
+  pool: pg.Pool;
+  temporal: Client;
+  taskQueue: string;
+  log: Logger;
+  ingest: { groupCommitMs: number; groupMaxEvents: number };
+}
+
+export interface App { koa: Koa; groups: GroupCommit }
+
+/**
+ * Builds the Koa application from its dependencies; nothing is read from globals, so a test
+ * builds one over an isolated database and task queue.
+ *
+ * ```ts
+ * const { koa } = createApp({ pool, temporal, taskQueue: 'sealtrail', log, ingest: { groupCommitMs: 4, groupMaxEvents: 1000 } });
+ * koa.listen(3000);
+ * ```
+ */
+export function createApp(deps: AppDeps): App {
+  const koa = new Koa({ proxy: false });
+  const groups = new GroupCommit(createHandOff(deps), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
+  koa.use(errorHandler(deps.log));
+  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups)]) {
+    koa.use(router.routes());
+    koa.use(router.allowedMethods());
+  }
+  return { koa, groups };
+}

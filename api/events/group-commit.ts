@@ -1,0 +1,92 @@
+import type { AcceptedEvent } from '../../core/mod.ts';
+import type { Receipt } from '../../store/mod.ts';
+
+/** Writes one group durably and returns a receipt per event (input order). */
+export type HandOff = (workspaceId: string, events: AcceptedEvent[]) => Promise<Receipt[]>;
+
+interface Waiter { events: AcceptedEvent[]; resolve: (r: Receipt[]) => void; reject: (e: unknown) => void }
+interface Lane { waiting: Waiter[]; count: number; inFlight: number; timer?: NodeJS.Timeout }
+
+export interface GroupCommitOptions {
+  /** How long a lone request waits for company when the workspace is idle, in ms (0 = next tick). */
+  windowMs: number;
+  /** A group is written as soon as it holds this many events. */
+  maxEvents: number;
+  /** Hand-offs of one workspace running at once; more requests wait and join the next group. */
+  maxInFlight?: number;
+}
+
+/**
+ * Group commit: concurrent requests of a workspace are coalesced into one hand-off (one
+ * transaction, one workflow). While a hand-off is in flight, arrivals pile up and go together in
+ * the next one, so under load the number of workflows grows with time, not with requests.
+ *
+ * ```ts
+ * const groups = new GroupCommit(handOff, { windowMs: 4, maxEvents: 1000 });
+ * const receipts = await groups.submit(workspaceId, events);
+ * ```
+ */
+export class GroupCommit {
+  readonly #handOff: HandOff;
+  readonly #options: Required<GroupCommitOptions>;
+  readonly #lanes = new Map<string, Lane>();
+
+  constructor(handOff: HandOff, options: GroupCommitOptions) {
+    this.#handOff = handOff;
+    this.#options = { maxInFlight: 2, ...options };
+  }
+
+  submit(workspaceId: string, events: AcceptedEvent[]): Promise<Receipt[]> {
+    return new Promise((resolve, reject) => {
+      let lane = this.#lanes.get(workspaceId);
+      if (!lane) this.#lanes.set(workspaceId, lane = { waiting: [], count: 0, inFlight: 0 });
+      lane.waiting.push({ events, resolve, reject });
+      lane.count += events.length;
+      this.#schedule(workspaceId, lane);
+    });
+  }
+
+  #schedule(workspaceId: string, lane: Lane): void {
+    if (lane.waiting.length === 0 || lane.inFlight >= this.#options.maxInFlight) return;
+    if (lane.count >= this.#options.maxEvents || lane.inFlight === 0) {
+      // Full, or idle: go after the window (a full group goes at once).
+      if (lane.count >= this.#options.maxEvents) { clearTimeout(lane.timer); lane.timer = undefined; void this.#flush(workspaceId, lane); return; }
+      lane.timer ??= setTimeout(() => { lane.timer = undefined; void this.#flush(workspaceId, lane); }, this.#options.windowMs);
+    }
+    // Otherwise a hand-off is in flight: this request joins the group written when it returns.
+  }
+
+  async #flush(workspaceId: string, lane: Lane): Promise<void> {
+    const group: Waiter[] = [];
+    let taken = 0;
+    while (lane.waiting.length > 0 && (taken === 0 || taken + lane.waiting[0]!.events.length <= this.#options.maxEvents)) {
+      const waiter = lane.waiting.shift()!;
+      group.push(waiter);
+      taken += waiter.events.length;
+    }
+    lane.count -= taken;
+    lane.inFlight++;
+    try {
+      const receipts = await this.#handOff(workspaceId, group.flatMap((w) => w.events));
+      let at = 0;
+      for (const waiter of group) {
+        waiter.resolve(receipts.slice(at, at + waiter.events.length));
+        at += waiter.events.length;
+      }
+    } catch (error) {
+      for (const waiter of group) waiter.reject(error);
+    } finally {
+      lane.inFlight--;
+      // Whoever arrived during the hand-off has waited long enough: write them now.
+      if (lane.waiting.length > 0 && !lane.timer) void this.#flush(workspaceId, lane);
+      else if (lane.inFlight === 0 && !lane.timer) this.#lanes.delete(workspaceId);
+    }
+  }
+
+  /** Requests not yet written. */
+  get pending(): number {
+    let n = 0;
+    for (const lane of this.#lanes.values()) n += lane.count;
+    return n;
+  }
+}

@@ -1,0 +1,4 @@
+/** The HTTP API: Koa routes per resource, auth, errors and the durable hand-off. */
+export { createApp, type App, type AppDeps } from './app.ts';
+export { ApiError } from './errors.ts';
+export { serveApi, type RunningApi } from './serve.ts';

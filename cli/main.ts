@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * The `sealtrail` command: run the service (`start`, or its parts `api` and `worker`), apply
+ * migrations, and manage workspaces and API keys.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/mod.ts';
+import { createLogger } from '../log/mod.ts';
+import { StartupError } from '../stack/mod.ts';
+import { runKeysCommand, runWorkspaceCommand } from './manage.ts';
+import { runServiceCommand } from './service.ts';
+
+const USAGE = `usage: sealtrail <command> [options]
+
+commands:
+  start                                 start the whole service locally (PostgreSQL, Temporal, worker, API)
+  api | worker                          run one part of the service (needs DATABASE_URL and TEMPORAL_ADDRESS)
+  migrate                               apply database migrations
+  workspace create <name> [--json]      create a workspace
+  workspace list [--json]
+  keys create [--workspace ID] [--name NAME] [--permissions ingest,read,admin] [--json]
+                                        create an API key; the key is shown once
+  keys list [--workspace ID] [--json]
+  keys revoke <key-id> [--workspace ID]
+
+Without DATABASE_URL the management commands use the embedded PostgreSQL of a running \`npm start\`,
+and --workspace defaults to the workspace it created.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      workspace: { type: 'string' },
+      name: { type: 'string' },
+      permissions: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) { console.log(USAGE); return command || values.help ? 0 : 2; }
+  const config = loadConfig(process.env);
+  const log = createLogger(config.logLevel, { service: command });
+  switch (command) {
+    case 'start': case 'api': case 'worker': case 'migrate':
+      return await runServiceCommand(command, config, log);
+    case 'workspace':
+      return await runWorkspaceCommand(rest, values, config);
+    case 'keys':
+      return await runKeysCommand(rest, values, config);
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+export class UsageError extends Error { override name = 'UsageError'; }
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // A supervised child's IPC channel would keep it alive after its work is done.
+  if (process.channel) process.disconnect();
+}, (error: unknown) => {
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`sealtrail: ${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else if (error instanceof StartupError || error instanceof ConfigError || (error as { name?: string }).name === 'CliError') {
+    console.error(`sealtrail: ${(error as Error).message}`);
+    process.exitCode = 1;
+  } else {
+    console.error(error);
+    process.exitCode = 1;
+  }
+});

@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/** The project's root folder: where `.sealtrail/` and `.tools/` live by default. */
+export const PROJECT_ROOT = join(import.meta.dirname, '..');
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalText = z.string().trim().min(1).optional();
+
+const schema = z.object({
+  SEALTRAIL_DATA_DIR: z.string().min(1).default(join(PROJECT_ROOT, '.sealtrail')),
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  EMBEDDED_PG_PORT: port.default(54329),
+  DATABASE_POOL_SIZE: positiveInt.max(200).default(10),
+
+  TEMPORAL_ADDRESS: optionalText,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('sealtrail'),
+  TEMPORAL_CLI: optionalText,
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_UI_URL: z.url().optional(),
+
+  GEOIP_CITY_IPV4: optionalText,
+  GEOIP_CITY_IPV6: optionalText,
+
+  INGEST_GROUP_COMMIT_MS: z.coerce.number().min(0).max(1000).default(4),
+  INGEST_GROUP_MAX_EVENTS: positiveInt.max(10_000).default(1000),
+  RECOVERY_SWEEP_SECONDS: positiveInt.default(30),
+  RECOVERY_MIN_AGE_SECONDS: positiveInt.default(15),
+});
+
+export type Env = z.input<typeof schema>;
+
+export interface Config {
+  dataDir: string;
+  api: { host: string; port: number };
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  database: { url?: string; embeddedPort: number; poolSize: number };
+  temporal: {
+    address?: string; namespace: string; taskQueue: string;
+    cli?: string; devPort: number; uiPort: number; uiUrl?: string;
+  };
+  geo: { ipv4Path?: string; ipv6Path?: string };
+  ingest: { groupCommitMs: number; groupMaxEvents: number; recoverySweepSeconds: number; recoveryMinAgeSeconds: number };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads the configuration once from environment variables and validates it. A wrong value stops
+ * start-up with a message naming the variable (see docs/configuration.md for every variable).
+ *
+ * ```ts
+ * const config = loadConfig(process.env);
+ * ```
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0]);
+    throw new ConfigError(`invalid configuration: ${variable}=${JSON.stringify(env[variable])}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return {
+    dataDir: e.SEALTRAIL_DATA_DIR,
+    api: { host: e.API_HOST, port: e.API_PORT },
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT, poolSize: e.DATABASE_POOL_SIZE },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE,
+      cli: e.TEMPORAL_CLI, devPort: e.TEMPORAL_DEV_PORT, uiPort: e.TEMPORAL_UI_PORT, uiUrl: e.TEMPORAL_UI_URL,
+    },
+    geo: { ipv4Path: e.GEOIP_CITY_IPV4, ipv6Path: e.GEOIP_CITY_IPV6 },
+    ingest: {
+      groupCommitMs: e.INGEST_GROUP_COMMIT_MS, groupMaxEvents: e.INGEST_GROUP_MAX_EVENTS,
+      recoverySweepSeconds: e.RECOVERY_SWEEP_SECONDS, recoveryMinAgeSeconds: e.RECOVERY_MIN_AGE_SECONDS,
+    },
+  };
+}
+
+/** The value of a setting a process cannot run without, or a ConfigError naming its variable. */
+export function required<T>(value: T | undefined, variable: string): T {
+  if (value === undefined) throw new ConfigError(`missing configuration: ${variable} must be set`);
+  return value;
+}

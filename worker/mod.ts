@@ -1,0 +1,91 @@
+/**
+ * The Temporal worker: bundled workflows, activities wired to real resources, and the schedules
+ * it keeps (created idempotently at start).
+ */
+import { join } from 'node:path';
+import { Client, Connection, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities, openGeoLookup } from '../activities/mod.ts';
+import { required, type Config } from '../config/mod.ts';
+import type { Logger } from '../log/mod.ts';
+import { SEARCH_ATTRIBUTES } from '../stack/temporal.ts';
+import { createPool } from '../store/mod.ts';
+import { RECOVERY_WORKFLOW, recoveryScheduleId } from '../workflows/ids.ts';
+
+export const WORKFLOWS_PATH = join(import.meta.dirname, '..', 'workflows', 'mod.ts');
+
+/** Bundles the workflow code once (webpack); reuse the result across workers. */
+export async function bundleWorkflows(): Promise<{ code: string }> {
+  return await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const quietBundlerLogger = { trace() {}, debug() {}, info() {}, warn() {}, error(message: string) { console.error(message); }, log() {} };
+
+/** Registers the project's search attributes on a cluster that lacks them (the dev server gets them by flag). */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTES.filter((name) => !(customAttributes && name in customAttributes));
+  if (missing.length === 0) return;
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((name) => [name, 2 /* KEYWORD */])),
+  });
+}
+
+/** Creates (or brings up to date) the recovery-sweep schedule. */
+export async function ensureRecoverySchedule(client: Client, taskQueue: string, everySeconds: number): Promise<void> {
+  const spec = { intervals: [{ every: `${everySeconds} seconds` }] };
+  const action = { type: 'startWorkflow' as const, workflowType: RECOVERY_WORKFLOW, taskQueue, args: [] };
+  try {
+    await client.schedule.create({ scheduleId: recoveryScheduleId(taskQueue), spec, action, policies: { overlap: 'SKIP' } });
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    const handle = client.schedule.getHandle(recoveryScheduleId(taskQueue));
+    await handle.update((previous) => ({ ...previous, spec, action })).catch((e: unknown) => {
+      if (!(e instanceof ScheduleNotFoundError)) throw e;
+    });
+  }
+}
+
+export interface RunningWorker { run: Promise<void>; shutdown(): Promise<void> }
+
+export interface WorkerOptions {
+  /** A prebuilt bundle (tests share one); bundled at start when absent. */
+  workflowBundle?: WorkflowBundleOption;
+}
+
+/** Runs the worker process from the configuration until `shutdown()`. */
+export async function runWorker(config: Config, log: Logger, options: WorkerOptions = {}): Promise<RunningWorker> {
+  const address = required(config.temporal.address, 'TEMPORAL_ADDRESS');
+  const { namespace, taskQueue } = config.temporal;
+  const pool = createPool(required(config.database.url, 'DATABASE_URL'), { max: config.database.poolSize, applicationName: 'sealtrail-worker' });
+  const [geo, connection, nativeConnection] = await Promise.all([
+    openGeoLookup({ ipv4Path: config.geo.ipv4Path, ipv6Path: config.geo.ipv6Path }),
+    Connection.connect({ address }),
+    NativeConnection.connect({ address }),
+  ]);
+  const client = new Client({ connection, namespace });
+  await ensureSearchAttributes(connection, namespace);
+  await ensureRecoverySchedule(client, taskQueue, config.ingest.recoverySweepSeconds);
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace,
+    taskQueue,
+    workflowBundle: options.workflowBundle ?? await bundleWorkflows(),
+    activities: createActivities({ pool, geo, temporal: client, taskQueue, recoveryMinAgeSeconds: config.ingest.recoveryMinAgeSeconds }),
+    maxConcurrentActivityTaskExecutions: 32,
+    maxConcurrentLocalActivityExecutions: 32,
+    shutdownGraceTime: '10 seconds',
+  });
+  log.info('worker running', { taskQueue, namespace });
+  const run = worker.run().finally(async () => {
+    await Promise.allSettled([nativeConnection.close(), connection.close(), pool.end()]);
+  });
+  return {
+    run,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await run;
+    },
+  };
+}

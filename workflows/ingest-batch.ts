@@ -1,0 +1,29 @@
+import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/mod.ts';
+import type { IngestBatchInput, IngestBatchResult } from './ids.ts';
+
+const { enrichBatch } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '10 seconds' },
+});
+
+// Appending must eventually succeed (the events are already accepted): retry without limit.
+const { appendBatch } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: ['UnknownBatch', 'NoChainHead'] },
+});
+
+/**
+ * One accepted batch, from inbox to chain: geo enrichment, then the append. The history holds
+ * ids, counts, chain positions and per-position country/city codes, never event bodies.
+ */
+export async function ingestBatch(input: IngestBatchInput): Promise<IngestBatchResult> {
+  const places = await enrichBatch(input.batchId);
+  const result = await appendBatch({ batchId: input.batchId, places });
+
+  // ── After the events are in the chain ─────────────────────────────────────────────────
+  // Steps that act on stored events (alert-rule evaluation, log-stream fan-out) belong here,
+  // on the seq range result.firstSeq..result.lastSeq, so a failing one never blocks the chain.
+
+  return result;
+}
