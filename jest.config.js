@@ -9,4 +9,9 @@ export default {
     }],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  testTimeout: 60_000,
+  // Two cores: two test files at a time share the one PostgreSQL and Temporal of the run.
+  maxWorkers: 2,
 };

@@ -7,6 +7,7 @@ import { createHandOff } from './events/handoff.ts';
 import { GroupCommit } from './events/group-commit.ts';
 import { ingestRoutes } from './events/ingest-routes.ts';
 import { healthRoutes } from './health.ts';
+import { verifyRoutes } from './verify/routes.ts';
 
 export interface AppDeps {
   pool: pg.Pool;
@@ -31,7 +32,7 @@ export function createApp(deps: AppDeps): App {
   const koa = new Koa({ proxy: false });
   const groups = new GroupCommit(createHandOff(deps), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));
-  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups)]) {
+  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), verifyRoutes(deps.pool)]) {
     koa.use(router.routes());
     koa.use(router.allowedMethods());
   }

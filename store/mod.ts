@@ -7,3 +7,4 @@ export {
   type ApiKeyRecord, type CreatedApiKey, type Permission, type Principal,
 } from './api-keys.ts';
 export { findPendingBatches, isQueued, writeInboxBatch, type InboxWrite, type PendingBatch, type Receipt, type ReceiptStatus } from './inbox.ts';
+export { chainHead, EVENT_COLUMNS, eventFromRow, eventsAfter, seqBefore, type StoredEvent } from './events.ts';

@@ -1,0 +1,130 @@
+/**
+ * An isolated, real Sealtrail for one test file: its own database (cloned from the migrated
+ * template), its own Temporal task queue, an in-process worker and API.
+ */
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { createActivities, openGeoLookup, type GeoLookup } from '../../activities/mod.ts';
+import { createApp } from '../../api/mod.ts';
+import { silentLogger } from '../../log/mod.ts';
+import { createApiKey, createPool, createWorkspace, type Permission } from '../../store/mod.ts';
+import { ensureRecoverySchedule } from '../../worker/mod.ts';
+import { readRuntime, TEMPLATE_DB, type TestRuntime } from './runtime.ts';
+
+let geo: Promise<GeoLookup> | undefined;
+let runtimeInstalled = false;
+
+function quietTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try { Runtime.install({ logger: new DefaultLogger('WARN') }); } catch { /* already installed in this process */ }
+}
+
+export interface TestContext {
+  runtime: TestRuntime;
+  databaseUrl: string;
+  pool: pg.Pool;
+  temporal: Client;
+  taskQueue: string;
+  apiUrl: string;
+  /** Starts the in-process worker (contexts start with one unless `worker: false`). */
+  startWorker(): Promise<void>;
+  stopWorker(): Promise<void>;
+  /** A new workspace with a key of the given permissions. */
+  workspace(permissions?: Permission[]): Promise<{ workspaceId: string; key: string }>;
+  /** fetch against the API with a bearer key. */
+  api(key: string, path: string, init?: { method?: string; body?: unknown; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  worker?: boolean;
+  recovery?: { everySeconds: number; minAgeSeconds: number };
+  ingest?: { groupCommitMs?: number; groupMaxEvents?: number };
+}
+
+export async function createTestContext(options: ContextOptions = {}): Promise<TestContext> {
+  const runtime = readRuntime();
+  const name = `t_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  const admin = new pg.Client(runtime.adminUrl);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  await admin.end();
+  const databaseUrl = runtime.templateUrl.replace(new RegExp(`/${TEMPLATE_DB}$`), `/${name}`);
+  const pool = createPool(databaseUrl, { max: 20 });
+  const connection = await Connection.connect({ address: runtime.temporalAddress });
+  const temporal = new Client({ connection, namespace: 'default' });
+  const taskQueue = `test-${name}`;
+  geo ??= openGeoLookup();
+  const recovery = options.recovery ?? { everySeconds: 3600, minAgeSeconds: 3600 };
+
+  let worker: { worker: Worker; run: Promise<void>; connection: NativeConnection } | undefined;
+  const startWorker = async () => {
+    if (worker) return;
+    quietTemporalRuntime();
+    const native = await NativeConnection.connect({ address: runtime.temporalAddress });
+    const w = await Worker.create({
+      connection: native, namespace: 'default', taskQueue,
+      workflowBundle: { codePath: runtime.bundlePath },
+      activities: createActivities({ pool, geo: await geo!, temporal, taskQueue, recoveryMinAgeSeconds: recovery.minAgeSeconds }),
+    });
+    worker = { worker: w, run: w.run(), connection: native };
+  };
+  const stopWorker = async () => {
+    if (!worker) return;
+    const w = worker;
+    worker = undefined;
+    w.worker.shutdown();
+    await w.run;
+    await w.connection.close();
+  };
+  if (options.worker !== false) await startWorker();
+  if (options.recovery) await ensureRecoverySchedule(temporal, taskQueue, recovery.everySeconds);
+
+  const { koa, groups } = createApp({ pool, temporal, taskQueue, log: silentLogger,
+    ingest: { groupCommitMs: options.ingest?.groupCommitMs ?? 2, groupMaxEvents: options.ingest?.groupMaxEvents ?? 1000 } });
+  const server: Server = await new Promise((resolve) => { const s = koa.listen(0, '127.0.0.1', () => resolve(s)); });
+  const apiUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+  return {
+    runtime, databaseUrl, pool, temporal, taskQueue, apiUrl, startWorker, stopWorker,
+    async workspace(permissions = ['admin']) {
+      const ws = await createWorkspace(pool, `test ${name}`);
+      const { key } = await createApiKey(pool, { workspaceId: ws.id, name: 'test', permissions });
+      return { workspaceId: ws.id, key };
+    },
+    async api(key, path, init = {}) {
+      const body = init.rawBody ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+      const response = await fetch(`${apiUrl}${path}`, {
+        method: init.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    async close() {
+      if (options.recovery) await temporal.schedule.getHandle(`sealtrail-recovery-sweep-${taskQueue}`).delete().catch(() => {});
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      while (groups.pending > 0) await new Promise((r) => setTimeout(r, 10));
+      await stopWorker();
+      await connection.close();
+      await pool.end();
+    },
+  };
+}
+
+/** Polls until `check` returns a value that is not undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
