@@ -1,0 +1,92 @@
+/**
+ * A real stack for benchmarks: embedded PostgreSQL (durable settings, as in production), the
+ * Temporal dev server, the worker and the API in this process, all in a throwaway folder.
+ */
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities, openGeoLookup } from '../activities/mod.ts';
+import { createApp } from '../api/mod.ts';
+import { createLogger } from '../log/mod.ts';
+import { startEmbeddedPostgres, startTemporalDevServer } from '../stack/mod.ts';
+import { createApiKey, createPool, createWorkspace, migrate, type Permission } from '../store/mod.ts';
+import { bundleWorkflows } from '../worker/mod.ts';
+
+export interface BenchStack {
+  pool: ReturnType<typeof createPool>;
+  databaseUrl: string;
+  adminUrl: string;
+  apiUrl: string;
+  temporal: Client;
+  workspace(permissions?: Permission[]): Promise<{ workspaceId: string; key: string }>;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); });
+  });
+}
+
+/** Starts PostgreSQL and Temporal, migrates, and runs a worker and the API in-process. */
+export async function startBenchStack(options: { worker?: boolean; poolSize?: number } = {}): Promise<BenchStack> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const dir = mkdtempSync(join(tmpdir(), 'sealtrail-bench-'));
+  chmodSync(dir, 0o755);
+  const [pg, temporal] = await Promise.all([
+    startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), logFile: join(dir, 'postgres.log') }),
+    startTemporalDevServer({ toolsDir: join(import.meta.dirname, '..', '.tools'), dbFile: join(dir, 'temporal.db'), port: await freePort(), uiPort: await freePort(),
+      namespace: 'default', logFile: join(dir, 'temporal.log'), pidFile: join(dir, 'temporal.pid') }),
+  ]);
+  const pool = createPool(pg.url, { max: options.poolSize ?? 20 });
+  await migrate(pool);
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection, namespace: 'default' });
+  const taskQueue = 'bench';
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let native: NativeConnection | undefined;
+  if (options.worker !== false) {
+    native = await NativeConnection.connect({ address: temporal.address });
+    worker = await Worker.create({
+      connection: native, namespace: 'default', taskQueue, workflowBundle: await bundleWorkflows(),
+      activities: createActivities({ pool, geo: await openGeoLookup(), temporal: client, taskQueue, recoveryMinAgeSeconds: 3600 }),
+      maxConcurrentActivityTaskExecutions: 32,
+    });
+    running = worker.run();
+  }
+  const { koa } = createApp({ pool, temporal: client, taskQueue, log: createLogger('error'), ingest: { groupCommitMs: 4, groupMaxEvents: 1000 } });
+  const server = await new Promise<import('node:http').Server>((resolve) => { const s = koa.listen(0, '127.0.0.1', () => resolve(s)); });
+  server.keepAliveTimeout = 60_000;
+  return {
+    pool, databaseUrl: pg.url, adminUrl: pg.adminUrl, apiUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, temporal: client,
+    async workspace(permissions = ['admin']) {
+      const ws = await createWorkspace(pool, 'bench');
+      return { workspaceId: ws.id, key: (await createApiKey(pool, { workspaceId: ws.id, name: 'bench', permissions })).key };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      if (worker) { worker.shutdown(); await running; await native!.close(); }
+      await connection.close();
+      await pool.end();
+      await temporal.stop();
+      await pg.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Percentile of sorted numbers (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Prints one result line: a figure beside its baseline and their ratio. */
+export function report(name: string, figures: Record<string, string | number>): void {
+  console.log(`${name.padEnd(44)} ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : v}`).join('  ')}`);
+}
