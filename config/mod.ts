@@ -25,6 +25,7 @@ const schema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_UI_URL: z.url().optional(),
+  TEMPORAL_WORKFLOW_BUNDLE: optionalText,
 
   GEOIP_CITY_IPV4: optionalText,
   GEOIP_CITY_IPV6: optionalText,
@@ -45,6 +46,8 @@ export interface Config {
   temporal: {
     address?: string; namespace: string; taskQueue: string;
     cli?: string; devPort: number; uiPort: number; uiUrl?: string;
+    /** A prebuilt workflow bundle (faster worker start); bundled at start when unset. */
+    workflowBundle?: string;
   };
   geo: { ipv4Path?: string; ipv6Path?: string };
   ingest: { groupCommitMs: number; groupMaxEvents: number; recoverySweepSeconds: number; recoveryMinAgeSeconds: number };
@@ -80,6 +83,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     temporal: {
       address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE,
       cli: e.TEMPORAL_CLI, devPort: e.TEMPORAL_DEV_PORT, uiPort: e.TEMPORAL_UI_PORT, uiUrl: e.TEMPORAL_UI_URL,
+      workflowBundle: e.TEMPORAL_WORKFLOW_BUNDLE,
     },
     geo: { ipv4Path: e.GEOIP_CITY_IPV4, ipv6Path: e.GEOIP_CITY_IPV6 },
     ingest: {

@@ -71,7 +71,7 @@ export async function runWorker(config: Config, log: Logger, options: WorkerOpti
     connection: nativeConnection,
     namespace,
     taskQueue,
-    workflowBundle: options.workflowBundle ?? await bundleWorkflows(),
+    workflowBundle: options.workflowBundle ?? (config.temporal.workflowBundle ? { codePath: config.temporal.workflowBundle } : await bundleWorkflows()),
     activities: createActivities({ pool, geo, temporal: client, taskQueue, recoveryMinAgeSeconds: config.ingest.recoveryMinAgeSeconds }),
     maxConcurrentActivityTaskExecutions: 32,
     maxConcurrentLocalActivityExecutions: 32,
