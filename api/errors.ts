@@ -36,6 +36,13 @@ export function validationFailed(details: FieldProblem[]): ApiError {
   return new ApiError(422, 'validation_failed', `${first.path} ${first.message}`, { details });
 }
 
+/** PostgreSQL unreachable, shutting down, or out of resources: the request may be retried. */
+function isDatabaseOutage(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code) || /^(08|53|57P)/.test(code))
+    || (error instanceof Error && /Connection terminated|timeout exceeded when trying to connect/.test(error.message));
+}
+
 /** Renders every error in the contract's format; an unexpected one is logged and becomes a 500. */
 export function errorHandler(log: Logger): Middleware {
   return async (ctx, next) => {
@@ -45,7 +52,10 @@ export function errorHandler(log: Logger): Middleware {
     } catch (error) {
       let apiError: ApiError;
       if (error instanceof ApiError) apiError = error;
-      else if ((error as { status?: number; expose?: boolean }).expose && (error as { status?: number }).status! < 500) {
+      else if (isDatabaseOutage(error)) {
+        log.error('database unavailable', { method: ctx.method, path: ctx.path, error });
+        apiError = unavailable('The database is unavailable; nothing was changed. Retry the request.');
+      } else if ((error as { status?: number; expose?: boolean }).expose && (error as { status?: number }).status! < 500) {
         apiError = new ApiError((error as { status: number }).status, 'bad_request', (error as Error).message);
       } else {
         log.error('request failed', { method: ctx.method, path: ctx.path, error });

@@ -4,8 +4,9 @@
  * JCS was designed so that ECMAScript's own JSON.stringify already produces the
  * canonical form of strings (RFC 8785 §3.2.2.2) and numbers (§3.2.2.3); the only
  * extra work is sorting object keys by UTF-16 code units (§3.2.3) and refusing input
- * that has no single JSON meaning. We therefore lean on the native JSON.stringify for
- * every leaf and do no per-character work of our own besides `isWellFormed()`.
+ * that has no single JSON meaning. We therefore lean on native code for every leaf
+ * (String() for numbers, JSON.stringify for strings that need escaping) and never loop
+ * over characters in JavaScript: the only scans are `isWellFormed()` and one regex test.
  */
 
 /** Machine codes carried by {@link CanonicalJsonError}. */
@@ -97,17 +98,27 @@ function serializeValue(value: unknown, depth: number): string {
   }
 }
 
+/** Characters RFC 8785 §3.2.2.2 escapes; every other character is written as is. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
 // RFC 8785 §3.2.2.2: JSON.stringify escapes exactly what JCS requires, but it would
-// silently turn a lone surrogate into "\udXXX", which RFC 8785 forbids (I-JSON).
+// silently turn a lone surrogate into "\udXXX", which RFC 8785 forbids (I-JSON). Most
+// strings (ids, names, timestamps) need no escaping, and a native regex test is much
+// cheaper than a JSON.stringify call, so only the rest go through JSON.stringify.
 function serializeString(value: string): string {
   if (!value.isWellFormed()) throw new Rejection('ill_formed_string', 'string contains a lone UTF-16 surrogate');
-  return JSON.stringify(value);
+  return NEEDS_ESCAPE.test(value) ? JSON.stringify(value) : `"${value}"`;
 }
 
 // RFC 8785 §3.2.2.3: Number::toString, with -0 written as "0" (which String() does).
 function serializeNumber(value: number): string {
   if (!Number.isFinite(value)) throw new Rejection('non_finite_number', `${value} is not a finite number`);
   return String(value);
+}
+
+function serializeKey(key: string): string {
+  if (!key.isWellFormed()) throw new Rejection('ill_formed_string', 'property name contains a lone UTF-16 surrogate');
+  return NEEDS_ESCAPE.test(key) ? JSON.stringify(key) : `"${key}"`;
 }
 
 function serializeArray(value: readonly unknown[], depth: number): string {
@@ -149,10 +160,9 @@ function serializeObject(value: object, depth: number): string {
     for (key of keys) {
       const item = record[key];
       if (item === undefined) continue;
-      if (!key.isWellFormed()) throw new Rejection('ill_formed_string', 'property name contains a lone UTF-16 surrogate');
       if (first) first = false;
       else out += ',';
-      out += JSON.stringify(key);
+      out += serializeKey(key);
       out += ':';
       out += serializeValue(item, depth);
     }

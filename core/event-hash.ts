@@ -120,12 +120,13 @@ function checkField(name: string, kind: FieldKind, value: unknown): void {
     );
   }
   const expected = { string: 'a string', 'string?': 'a string or null', 'number?': 'a number or null', object: 'a JSON object', array: 'an array' }[kind];
-  throw new EventHashError('invalid_field', `${name} must be ${expected}; got ${describe(value)}`);
+  const hint = value === undefined && kind.endsWith('?') ? ' (optional fields must be null, not absent)' : '';
+  throw new EventHashError('invalid_field', `${name} must be ${expected}; got ${describe(value)}${hint}`);
 }
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (value === undefined) return 'undefined (optional fields must be null, not absent)';
+  if (value === undefined) return 'undefined';
   if (value instanceof Date) return 'a Date object';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);

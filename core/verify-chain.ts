@@ -7,7 +7,8 @@ import { computeEventHash, EventHashError } from './event-hash.ts';
 import type { ChainedEventFields } from './event-hash.ts';
 
 export interface ChainBreak {
-  event_id: string;
+  /** The event where the break shows; null only for a chain cut down to no events at all. */
+  event_id: string | null;
   type: 'hash_mismatch' | 'chain_break';
   expected_hash: string | null;
   actual_hash: string | null;

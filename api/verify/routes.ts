@@ -42,7 +42,7 @@ export function verifyRoutes(pool: pg.Pool): Router<AuthState> {
       const head = await chainHead(pool, workspaceId);
       const lastHash = last?.event_hash ?? start.eventHash;
       if (head.eventHash !== lastHash) {
-        breaks.push({ event_id: last?.id ?? null as unknown as string, type: 'chain_break', expected_hash: head.eventHash, actual_hash: lastHash });
+        breaks.push({ event_id: last?.id ?? null, type: 'chain_break', expected_hash: head.eventHash, actual_hash: lastHash });
       }
     }
     ctx.body = {
