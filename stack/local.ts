@@ -4,7 +4,7 @@ import type { Config } from '../config/mod.ts';
 import type { Logger } from '../log/mod.ts';
 import { authenticateApiKey, createApiKey, createPool, createWorkspace, listWorkspaces, migrate } from '../store/mod.ts';
 import { startEmbeddedPostgres } from './postgres.ts';
-import { spawnManaged, StartupError, waitUntil, type ManagedProcess } from './process.ts';
+import { assertPortFree, spawnManaged, StartupError, waitUntil, type ManagedProcess } from './process.ts';
 import { startTemporalDevServer } from './temporal.ts';
 
 /** What `npm start` prints and writes to `.sealtrail/local.json` for scripts. */
@@ -44,6 +44,8 @@ export async function startLocalStack(config: Config, log: Logger, entry: string
     started.length = 0;
   };
   try {
+    // Checked first, so a taken port fails start-up before anything is started.
+    await assertPortFree(config.api.port, config.api.host, 'the API', 'API_PORT');
     let databaseUrl = config.database.url;
     if (!databaseUrl) {
       log.info('starting embedded PostgreSQL', { port: config.database.embeddedPort });

@@ -100,15 +100,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   void server.exited.then(() => { exited = true; });
   try {
     await waitUntil(async () => {
-      if (exited) throw new StartupError(`PostgreSQL exited during start-up: ${server.tail()}`);
       const client = new pg.Client(adminUrl);
       try { await client.connect(); return true; } finally { await client.end().catch(() => {}); }
-    }, 30_000, () => `PostgreSQL did not accept connections within 30 s; see ${options.logFile}`);
-    if (exited) throw new StartupError(`PostgreSQL exited during start-up: ${server.tail()}`);
+    }, 30_000, () => `PostgreSQL did not accept connections within 30 s; see ${options.logFile}`,
+    () => exited ? new StartupError(`PostgreSQL exited during start-up: ${server.tail()}`) : undefined);
     await createDatabaseIfMissing(adminUrl, database);
   } catch (error) {
     await server.stop('SIGINT');
-    if (exited && !(error instanceof StartupError)) throw new StartupError(`PostgreSQL exited during start-up: ${server.tail()}`);
     throw error;
   }
   return {

@@ -79,10 +79,16 @@ export async function assertPortFree(port: number, host: string, what: string, v
   });
 }
 
-/** Polls `probe` until it resolves truthy, or fails with `message` after `timeoutMs`. */
-export async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
+/**
+ * Polls `probe` until it resolves truthy, or fails with `message` after `timeoutMs`. A probe that
+ * throws counts as "not yet"; `failFast` returning an error (say, the process exited) ends the
+ * wait at once.
+ */
+export async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, message: () => string, failFast?: () => Error | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const fatal = failFast?.();
+    if (fatal) throw fatal;
     if (await probe().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -127,14 +127,14 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
   void server.exited.then(() => { exited = true; rmSync(o.pidFile, { force: true }); });
   try {
     await waitUntil(async () => {
-      if (exited) throw new StartupError(`the Temporal dev server exited during start-up: ${server.tail()}`);
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
         await connection.workflowService.describeNamespace({ namespace: o.namespace });
         const ui = await fetch(uiUrl, { signal: AbortSignal.timeout(1000) });
         return ui.ok;
       } finally { await connection.close(); }
-    }, 60_000, () => `the Temporal dev server did not answer within 60 s; see ${o.logFile}`);
+    }, 60_000, () => `the Temporal dev server did not answer within 60 s; see ${o.logFile}`,
+    () => exited ? new StartupError(`the Temporal dev server exited during start-up: ${server.tail()}`) : undefined);
   } catch (error) {
     await server.stop();
     throw error;

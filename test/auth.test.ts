@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createTestContext, type TestContext } from './support/context.ts';
+import { PROJECT_ROOT } from './support/runtime.ts';
+
+let ctx: TestContext;
+beforeAll(async () => { ctx = await createTestContext({ worker: false }); });
+afterAll(async () => { await ctx.close(); });
+
+const run = promisify(execFile);
+
+/** The real CLI, as `npx sealtrail` runs it. */
+async function sealtrail(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [join(PROJECT_ROOT, 'cli', 'main.ts'), ...args], {
+      env: { ...process.env, DATABASE_URL: ctx.databaseUrl, SEALTRAIL_DATA_DIR: join(ctx.runtime.dir, 'no-local-stack') },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const event = { actor_id: 'user_1', action: 'document.created' };
+
+describe('API keys', () => {
+  it('answer 401 in the contract format for a missing, malformed or unknown key', async () => {
+    const expected = { error: 'unauthenticated', message: 'Invalid or missing API key.' };
+    const noHeader = await fetch(`${ctx.apiUrl}/api/v1/events`, { method: 'POST', body: JSON.stringify(event) });
+    expect([noHeader.status, await noHeader.json()]).toEqual([401, expected]);
+    for (const header of ['Basic abc', 'Bearer', 'Bearer not-a-key', 'Bearer stk_', `Bearer stk_${'x'.repeat(40)}`, `Bearer stk_${'y'.repeat(500)}`]) {
+      const res = await fetch(`${ctx.apiUrl}/api/v1/verify`, { headers: { authorization: header } });
+      expect([res.status, await res.json()]).toEqual([401, expected]);
+    }
+  });
+
+  it('answer 403 when the key lacks the permission', async () => {
+    const ingestOnly = await ctx.workspace(['ingest']);
+    const readOnly = await ctx.workspace(['read']);
+    const read = await ctx.api(ingestOnly.key, '/api/v1/verify');
+    expect([read.status, read.body.error]).toEqual([403, 'forbidden']);
+    expect(read.body.message).toContain("'read'");
+    const write = await ctx.api(readOnly.key, '/api/v1/events', { body: event });
+    expect([write.status, write.body.error]).toEqual([403, 'forbidden']);
+    expect((await ctx.api(readOnly.key, '/api/v1/verify')).status).toBe(200);
+  });
+});
+
+describe('the sealtrail CLI', () => {
+  it('creates a workspace and keys, lists them without secrets, and a revoked key stops working at once', async () => {
+    const created = await sealtrail('workspace', 'create', 'Acme', '--json');
+    expect(created.code).toBe(0);
+    const { workspace_id: workspaceId } = JSON.parse(created.stdout);
+
+    const keyOut = await sealtrail('keys', 'create', '--workspace', workspaceId, '--name', 'backend', '--permissions', 'ingest,read', '--json');
+    expect(keyOut.code).toBe(0);
+    const key = JSON.parse(keyOut.stdout);
+    expect(key).toEqual({ workspace_id: workspaceId, key_id: expect.stringMatching(/^[0-9a-f-]{36}$/), key: expect.stringMatching(/^stk_[\w-]{40}$/) });
+
+    expect((await ctx.api(key.key, '/api/v1/events', { body: event })).status).toBe(202);
+
+    const listed = JSON.parse((await sealtrail('keys', 'list', '--workspace', workspaceId, '--json')).stdout);
+    expect(listed).toEqual([{ key_id: key.key_id, prefix: key.key.slice(0, 12), name: 'backend', permissions: ['ingest', 'read'],
+      created_at: expect.any(String), last_used_at: expect.any(String), revoked_at: null }]);
+    const { rows } = await ctx.pool.query('SELECT secret_hash FROM api_keys WHERE id = $1', [key.key_id]);
+    expect(Buffer.from(rows[0].secret_hash).toString('utf8')).not.toContain(key.key.slice(12));
+    expect(JSON.stringify(listed)).not.toContain(key.key.slice(12));
+
+    const revoked = await sealtrail('keys', 'revoke', key.key_id, '--workspace', workspaceId);
+    expect(revoked.code).toBe(0);
+    const after = await ctx.api(key.key, '/api/v1/events', { body: event });
+    expect([after.status, after.body.error]).toEqual([401, 'unauthenticated']);
+    expect(JSON.parse((await sealtrail('keys', 'list', '--workspace', workspaceId, '--json')).stdout)[0].revoked_at).not.toBeNull();
+  });
+
+  it('explains bad input in one line and exits non-zero', async () => {
+    const badPermission = await sealtrail('keys', 'create', '--workspace', crypto.randomUUID(), '--permissions', 'root');
+    expect(badPermission.code).toBe(1);
+    expect(badPermission.stderr.trim()).toMatch(/^sealtrail: --permissions takes a list of ingest, read, admin/);
+    const unknownWorkspace = await sealtrail('keys', 'list', '--workspace', crypto.randomUUID());
+    expect(unknownWorkspace.stderr.trim()).toMatch(/^sealtrail: workspace .* does not exist$/);
+    const unknownKey = await sealtrail('keys', 'revoke', crypto.randomUUID(), '--workspace', JSON.parse((await sealtrail('workspace', 'create', 'x', '--json')).stdout).workspace_id);
+    expect(unknownKey.stderr.trim()).toMatch(/does not exist in workspace/);
+    const unknownCommand = await sealtrail('frobnicate');
+    expect(unknownCommand.code).toBe(2);
+    expect(unknownCommand.stderr).toContain('usage: sealtrail');
+    const unknownFlag = await sealtrail('keys', 'list', '--colour');
+    expect(unknownFlag.code).toBe(2);
+  });
+
+  it('says how to get a database when there is none', async () => {
+    const res = await run(process.execPath, [join(PROJECT_ROOT, 'cli', 'main.ts'), 'workspace', 'list'], {
+      env: { ...process.env, DATABASE_URL: '', SEALTRAIL_DATA_DIR: join(ctx.runtime.dir, 'empty') },
+    }).catch((e: { code: number; stderr: string }) => e);
+    expect((res as { code: number }).code).toBe(1);
+    expect((res as { stderr: string }).stderr.trim()).toBe('sealtrail: no database: set DATABASE_URL, or run `npm start` first to use the embedded PostgreSQL.');
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * `npm start` as a user runs it: the real supervisor, with its own embedded PostgreSQL and Temporal
+ * dev server in a throwaway data folder and free ports.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { eventually } from './support/context.ts';
+import { freePort, PROJECT_ROOT, readRuntime } from './support/runtime.ts';
+
+const dirs: string[] = [];
+afterAll(() => { for (const dir of dirs) rmSync(dir, { recursive: true, force: true }); });
+
+function dataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sealtrail-start-'));
+  chmodSync(dir, 0o755);
+  dirs.push(dir);
+  return dir;
+}
+
+interface Started { child: ChildProcess; output: () => string; exited: Promise<number | null> }
+
+function start(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'main.ts'), 'start'], {
+    env: { ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '', TEMPORAL_WORKFLOW_BUNDLE: readRuntime().bundlePath, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => { output += d; });
+  child.stderr!.on('data', (d: Buffer) => { output += d; });
+  return { child, output: () => output, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
+}
+
+async function portsEnv(dir: string): Promise<Record<string, string>> {
+  return {
+    SEALTRAIL_DATA_DIR: dir, API_PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()),
+    TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
+  };
+}
+
+/** Processes whose command line mentions `dir`: what a stop must leave behind is none. */
+async function processesUsing(dir: string): Promise<string[]> {
+  const { readdirSync } = await import('node:fs');
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmd.includes(dir)) found.push(`${pid} ${cmd}`);
+    } catch { /* gone */ }
+  }
+  return found;
+}
+
+async function hold(port: number): Promise<Server> {
+  return await new Promise((resolve) => { const s = createServer().listen(port, '127.0.0.1', () => resolve(s)); });
+}
+
+describe('npm start', () => {
+  it('brings the whole service up, prints working URLs and a key, stops cleanly and comes back with the same data and key', async () => {
+    const dir = dataDir();
+    const env = await portsEnv(dir);
+    const first = start(env);
+    await eventually(async () => first.output().includes('Press Ctrl-C to stop.'), 90_000, `start-up (output: ${first.output()})`);
+    const info = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'));
+    expect(statSync(join(dir, 'local.json')).mode & 0o777).toBe(0o600);
+    expect(info).toEqual({ api_url: `http://127.0.0.1:${env.API_PORT}`, temporal_ui_url: `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`,
+      workspace_id: expect.any(String), api_key: expect.stringMatching(/^stk_/) });
+    for (const line of [info.api_url, info.temporal_ui_url, info.api_key]) expect(first.output()).toContain(line);
+
+    expect(await (await fetch(`${info.api_url}/health`)).json()).toEqual({ status: 'ok', postgres: 'up', temporal: 'up' });
+    expect((await fetch(info.temporal_ui_url)).status).toBe(200);
+    const sent = await fetch(`${info.api_url}/api/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${info.api_key}` }, body: JSON.stringify({ actor_id: 'u', action: 'a.b' }) });
+    expect(sent.status).toBe(202);
+    await eventually(async () => (await (await fetch(`${info.api_url}/api/v1/verify`, { headers: { authorization: `Bearer ${info.api_key}` } })).json()).data.events_checked === 1,
+      30_000, 'the event to be chained');
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(await processesUsing(dir)).toEqual([]);
+
+    const second = start(env);
+    await eventually(async () => second.output().includes('Press Ctrl-C to stop.'), 90_000, `restart (output: ${second.output()})`);
+    expect(JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'))).toEqual(info);
+    const verify = await (await fetch(`${info.api_url}/api/v1/verify`, { headers: { authorization: `Bearer ${info.api_key}` } })).json();
+    expect(verify.data).toEqual({ valid: true, events_checked: 1, breaks: [] });
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+    expect(await processesUsing(dir)).toEqual([]);
+  }, 240_000);
+
+  it('fails in one line naming the variable when the API port is taken, starting nothing', async () => {
+    const dir = dataDir();
+    const env = await portsEnv(dir);
+    const server = await hold(Number(env.API_PORT));
+    try {
+      const run = start(env);
+      expect(await run.exited).toBe(1);
+      expect(run.output().trim()).toBe(`sealtrail: port ${env.API_PORT} on 127.0.0.1 is already in use; the API needs it. Stop whatever holds it, or set API_PORT to another port.`);
+      expect(await processesUsing(dir)).toEqual([]);
+    } finally { server.close(); }
+  });
+
+  it('stops the PostgreSQL it started when the Temporal port is taken', async () => {
+    const dir = dataDir();
+    const env = await portsEnv(dir);
+    const server = await hold(Number(env.TEMPORAL_DEV_PORT));
+    try {
+      const run = start(env);
+      expect(await run.exited).toBe(1);
+      expect(run.output()).toContain(`sealtrail: port ${env.TEMPORAL_DEV_PORT} on 127.0.0.1 is already in use; the Temporal dev server needs it`);
+      expect(run.output()).toContain('TEMPORAL_DEV_PORT');
+      expect(await processesUsing(dir)).toEqual([]);
+    } finally { server.close(); }
+  }, 60_000);
+
+  it('fails clearly when PostgreSQL cannot start on its port', async () => {
+    const dir = dataDir();
+    const env = await portsEnv(dir);
+    const server = await hold(Number(env.EMBEDDED_PG_PORT));
+    try {
+      const run = start(env);
+      expect(await run.exited).toBe(1);
+      expect(run.output()).toContain('EMBEDDED_PG_PORT');
+      expect(await processesUsing(dir)).toEqual([]);
+    } finally { server.close(); }
+  }, 60_000);
+
+  it('names TEMPORAL_CLI when it points at no executable, and when the CLI it names fails to start', async () => {
+    const dir = dataDir();
+    const missing = start({ ...await portsEnv(dir), TEMPORAL_CLI: '/nonexistent/temporal' });
+    expect(await missing.exited).toBe(1);
+    expect(missing.output()).toContain('sealtrail: TEMPORAL_CLI=/nonexistent/temporal is not an executable file');
+    expect(await processesUsing(dir)).toEqual([]);
+
+    const broken = join(dir, 'broken-temporal');
+    writeFileSync(broken, '#!/bin/sh\necho "temporal: cannot open database" >&2\nexit 3\n', { mode: 0o755 });
+    const failing = start({ ...await portsEnv(dir), TEMPORAL_CLI: broken });
+    expect(await failing.exited).toBe(1);
+    expect(failing.output()).toContain('the Temporal dev server exited during start-up: temporal: cannot open database');
+    expect(await processesUsing(dir)).toEqual([]);
+  }, 60_000);
+
+  it('refuses a wrong setting, naming the variable', async () => {
+    const run = start({ API_PORT: 'eighty' });
+    expect(await run.exited).toBe(1);
+    expect(run.output().trim()).toMatch(/^sealtrail: invalid configuration: API_PORT="eighty": /);
+  });
+});
