@@ -17,6 +17,7 @@ import { bundleWorkflows } from '../worker/mod.ts';
 
 export interface BenchStack {
   pool: ReturnType<typeof createPool>;
+  temporalAddress: string;
   databaseUrl: string;
   adminUrl: string;
   apiUrl: string;
@@ -62,7 +63,7 @@ export async function startBenchStack(options: { worker?: boolean; poolSize?: nu
   const server = await new Promise<import('node:http').Server>((resolve) => { const s = koa.listen(0, '127.0.0.1', () => resolve(s)); });
   server.keepAliveTimeout = 60_000;
   return {
-    pool, databaseUrl: pg.url, adminUrl: pg.adminUrl, apiUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, temporal: client,
+    pool, temporalAddress: temporal.address, databaseUrl: pg.url, adminUrl: pg.adminUrl, apiUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, temporal: client,
     async workspace(permissions = ['admin']) {
       const ws = await createWorkspace(pool, 'bench');
       return { workspaceId: ws.id, key: (await createApiKey(pool, { workspaceId: ws.id, name: 'bench', permissions })).key };

@@ -1,0 +1,127 @@
+/**
+ * Issue 3's benchmark: 100k events through the batch API from 8 concurrent clients, and single
+ * events from 32 concurrent clients, against the API and worker running as their own processes.
+ * Baseline, same run: a bare multi-row INSERT of the same events into a copy of the events table
+ * with the same indexes, on one connection (one chain is appended by one transaction at a time).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { computeEventHash, formatTimestamp, nowMicros } from '../core/mod.ts';
+import { bundleWorkflows } from '../worker/mod.ts';
+import { generateEvents, type BenchEvent } from './events.ts';
+import { percentile, report, startBenchStack, type BenchStack } from './support.ts';
+
+const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 100_000);
+const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS ?? 30_000);
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); }); });
+}
+
+async function startProcesses(stack: BenchStack, temporalAddress: string): Promise<{ apiUrl: string; stop(): Promise<void> }> {
+  const bundle = join(tmpdir(), `sealtrail-bench-bundle-${process.pid}.js`);
+  writeFileSync(bundle, (await bundleWorkflows()).code);
+  const port = await freePort();
+  const env = { ...process.env, DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_TASK_QUEUE: 'bench-processes',
+    TEMPORAL_WORKFLOW_BUNDLE: bundle, API_PORT: String(port), LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '20' };
+  const children: ChildProcess[] = ['worker', 'api'].map((role) =>
+    spawn(process.execPath, [join(import.meta.dirname, '..', 'cli', 'main.ts'), role], { env, stdio: ['ignore', 'ignore', 'ignore'] }));
+  const apiUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(`${apiUrl}/health`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { apiUrl, async stop() { for (const c of children) c.kill('SIGTERM'); await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r)))); } };
+}
+
+async function load(apiUrl: string, key: string, requests: unknown[][], clients: number, path: string): Promise<{ seconds: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next < requests.length) {
+      const events = requests[next++]!;
+      const body = JSON.stringify(path.endsWith('batch') ? { events } : events[0]);
+      const t0 = performance.now();
+      const res = await fetch(`${apiUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+      await res.arrayBuffer();
+      if (res.status !== 202) throw new Error(`unexpected ${res.status}`);
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b) };
+}
+
+async function chained(pool: pg.Pool, workspaceId: string): Promise<number> {
+  const { rows } = await pool.query<{ seq: number }>('SELECT seq FROM chain_heads WHERE workspace_id = $1', [workspaceId]);
+  return rows[0]!.seq;
+}
+
+async function phase(name: string, stack: BenchStack, apiUrl: string, events: BenchEvent[], perRequest: number, clients: number): Promise<number> {
+  const { workspaceId, key } = await stack.workspace(['ingest']);
+  const requests: BenchEvent[][] = [];
+  for (let i = 0; i < events.length; i += perRequest) requests.push(events.slice(i, i + perRequest));
+  const started = performance.now();
+  const { seconds, latencies } = await load(apiUrl, key, requests, clients, perRequest > 1 ? '/api/v1/events/batch' : '/api/v1/events');
+  while (await chained(stack.pool, workspaceId) < events.length) await new Promise((r) => setTimeout(r, 50));
+  const endToEnd = (performance.now() - started) / 1000;
+  const { rows } = await stack.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_batches WHERE workspace_id = $1', [workspaceId]);
+  report(name, {
+    events: events.length, requests: requests.length, 'accepted_ev/s': Math.round(events.length / seconds), 'chained_ev/s': Math.round(events.length / endToEnd),
+    'p50_ms': percentile(latencies, 50), 'p99_ms': percentile(latencies, 99), workflows: rows[0]!.n,
+  });
+  return events.length / endToEnd;
+}
+
+/** Bare multi-row INSERTs (100 rows each) of the same events, with hashes, into a copy of events with the same indexes. */
+async function bareInsert(stack: BenchStack, events: BenchEvent[]): Promise<number> {
+  const client = new pg.Client(stack.databaseUrl);
+  await client.connect();
+  await client.query('CREATE TABLE bench_bare (LIKE events INCLUDING ALL)');
+  const workspaceId = crypto.randomUUID();
+  let previous: string | null = null;
+  const start = nowMicros();
+  const rows = events.map((e, i) => {
+    const fields = { workspace_id: workspaceId, id: crypto.randomUUID(), ...e, idempotency_key: null, version: null, ip_country: 'US', ip_city: 'Boston',
+      occurred_at: formatTimestamp(BigInt(Date.parse(e.occurred_at)) * 1000n), created_at: formatTimestamp(start + BigInt(i)) };
+    const hash = computeEventHash(fields, previous);
+    const row = [workspaceId, i + 1, fields.id, workspaceId, e.actor_id, e.actor_name, e.actor_type, e.action, e.action_category, e.resource, e.resource_id, e.resource_name,
+      JSON.stringify(e.metadata), JSON.stringify(e.targets), e.tenant_id, e.session_id, null, null, e.ip_address, 'US', 'Boston', e.user_agent,
+      fields.occurred_at, fields.created_at, Buffer.from(hash, 'hex'), previous ? Buffer.from(previous, 'hex') : null];
+    previous = hash;
+    return row;
+  });
+  const columns = 26;
+  const t0 = performance.now();
+  for (let i = 0; i < rows.length; i += 100) {
+    const chunk = rows.slice(i, i + 100);
+    const values = chunk.map((_, r) => `(${Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`).join(', ')})`).join(', ');
+    await client.query(`INSERT INTO bench_bare VALUES ${values}`, chunk.flat());
+  }
+  const rate = events.length / ((performance.now() - t0) / 1000);
+  await client.query('DROP TABLE bench_bare');
+  await client.end();
+  report('baseline: bare multi-row INSERT (100/stmt)', { events: events.length, 'ev/s': Math.round(rate) });
+  return rate;
+}
+
+export default async function run(): Promise<void> {
+  const stack = await startBenchStack({ worker: false });
+  const processes = await startProcesses(stack, stack.temporalAddress);
+  try {
+    const batchEvents = generateEvents(BATCH_EVENTS, 1);
+    const sizes = batchEvents.slice(0, 1000).map((e) => Buffer.byteLength(JSON.stringify(e))).sort((a, b) => a - b);
+    console.log(`event size: p5=${percentile(sizes, 5)} B, median=${percentile(sizes, 50)} B, p95=${percentile(sizes, 95)} B`);
+    const bare = await bareInsert(stack, batchEvents);
+    const batch = await phase('batch API, 8 clients x 100 events/request', stack, processes.apiUrl, batchEvents, 100, 8);
+    await phase('single events, 32 clients', stack, processes.apiUrl, generateEvents(SINGLE_EVENTS, 2), 1, 32);
+    report('end-to-end batch rate / bare INSERT rate', { ratio: batch / bare, target: '>= 0.5' });
+  } finally {
+    await processes.stop();
+    await stack.close();
+  }
+}
