@@ -16,3 +16,24 @@ export {
   acceptEvent, batchInputSchema, EVENT_LIMITS, eventInputSchema, fieldProblems, formatPath,
   type AcceptedEvent, type EventInput, type FieldProblem,
 } from './event.ts';
+export {
+  ANCHOR_RECORD_VERSION, AnchorRecordError, anchorRecordHash, dayOfEpochDay, dayPeriod, epochDay, pickAnchorRecord,
+  type AnchorRecord,
+} from './anchor.ts';
+export {
+  ANCHOR_PAYLOAD_LENGTH, ANCHOR_PAYLOAD_MAGIC, ANCHOR_PAYLOAD_VERSION, decodeAnchorPayload, encodeAnchorPayload, type AnchorPayload,
+} from './anchor-payload.ts';
+export {
+  checkAnchorInGlobalTree, checkEventHash, checkEventInAnchor, checkEventInclusion, checkInclusion, EVENT_PROOF_VERSION, verifyEventProof,
+  type AnchorRef, type AnchorStatus, type AnchorTransactionRef, type EventProof, type GlobalProofJson, type InclusionProofJson,
+  type ProofFailure, type ProofFailureCode,
+} from './anchor-proof.ts';
+export {
+  checkAnchorTransaction, type ExpectedAnchorTransaction, type ObservedAnchorTransaction, type TransactionFailure,
+  type TransactionFailureCode, type TransactionVerdict,
+} from './anchor-transaction.ts';
+export {
+  BUNDLE_TYPE, BUNDLE_VERSION, BundleEventChecker, summarizeBundle, verifyBundle, verifyBundleHeader,
+  type BundleEventLine, type BundleHeader, type BundleReport, type EventVerdict,
+} from './bundle.ts';
+export { buildDayTree, buildGlobalTree, eventInclusionProof, packHashes, unpackHashes, type DayTree, type GlobalTree } from './anchor-tree.ts';

@@ -1,0 +1,338 @@
+/**
+ * Anchor bundles, version 1 (docs/integrity.md, "Bundles"): one workspace-day as JSON
+ * lines, a header line with the anchor and its global proof, then one line per event with
+ * its inclusion proof, so that a third party can check the whole day offline.
+ *
+ * Checking a million proofs one by one would hash ~20 nodes per event. Instead each run of
+ * {@link SUBTREE_SIZE} lines is rebuilt once from its leaves and compared with the
+ * anchored subtree root; a proof is then valid exactly when every path element equals the
+ * true sibling, which is a string comparison. Any mismatch falls back to the RFC 9162
+ * §2.1.3.2 algorithm for that event, so the reported reason is the same either way.
+ */
+import { anchorRecordHash, AnchorRecordError, type AnchorRecord } from './anchor.ts';
+import {
+  checkAnchorInGlobalTree, checkEventHash, checkEventInAnchor, checkEventInclusion, failure, isHexHash,
+  type AnchorRef, type AnchorTransactionRef, type EventVerdictBase, type GlobalProofJson, type InclusionProofJson, type ProofFailure,
+} from './anchor-proof.ts';
+import { CanonicalJsonError } from './canonical.ts';
+import { fromHex, toHex } from './hex.ts';
+import { hashChildren, hashLeaf, inclusionPath, rootOfHashes, SUBTREE_SIZE } from './merkle.ts';
+import type { StoredChainedEvent } from './verify-chain.ts';
+
+export const BUNDLE_TYPE = 'sealtrail.anchor_bundle';
+export const BUNDLE_VERSION = 1;
+
+/** The first line of a bundle. */
+export interface BundleHeader {
+  type: typeof BUNDLE_TYPE;
+  v: typeof BUNDLE_VERSION;
+  anchor: AnchorRef;
+  /** The workspace's previous anchor, so the day's first event can be linked to it. */
+  previous_anchor: { id: string; record: AnchorRecord; hash: string } | null;
+  subtree_size: number;
+  /** Roots of each run of `subtree_size` leaves; their Merkle Tree Hash is the merkle_root. */
+  subtree_roots: string[];
+  global: GlobalProofJson;
+  transaction: AnchorTransactionRef;
+}
+
+/** Every other line: one event in chain order, with its path to the anchor's merkle_root. */
+export interface BundleEventLine {
+  type: 'event';
+  event: StoredChainedEvent;
+  inclusion: InclusionProofJson;
+}
+
+/** The verdict on one event line; valid when `failures` is empty. */
+export interface EventVerdict extends EventVerdictBase {
+  /** 0-based line number among the event lines. */
+  position: number;
+}
+
+/**
+ * Checks the header on its own: its anchor record hash and global proof, that the subtree
+ * roots make up the anchored merkle_root, and the link to the previous anchor.
+ */
+export function verifyBundleHeader(header: BundleHeader): ProofFailure[] {
+  if (!header || typeof header !== 'object' || header.type !== BUNDLE_TYPE) {
+    return [failure('malformed', `the first line is not a bundle header (type must be "${BUNDLE_TYPE}")`)];
+  }
+  if (header.v !== BUNDLE_VERSION) return [failure('malformed', `bundle version ${String(header.v)} is not supported (this verifier knows ${BUNDLE_VERSION})`)];
+  if (!header.anchor?.record || !header.global || !Array.isArray(header.subtree_roots)) {
+    return [failure('malformed', 'bundle header must have anchor, global and subtree_roots')];
+  }
+  const out = checkAnchorInGlobalTree(header.anchor, header.global);
+  const subtreeProblem = checkSubtreeRoots(header);
+  if (subtreeProblem) out.push(subtreeProblem);
+  out.push(...checkPreviousAnchor(header));
+  return out;
+}
+
+function checkSubtreeRoots(header: BundleHeader): ProofFailure | null {
+  const { record } = header.anchor;
+  if (header.subtree_size !== SUBTREE_SIZE) return failure('subtree_roots_mismatch', `subtree_size must be ${SUBTREE_SIZE}, got ${header.subtree_size}`);
+  const expected = Math.ceil(record.events_count / SUBTREE_SIZE);
+  if (header.subtree_roots.length !== expected) {
+    return failure('subtree_roots_mismatch', `${header.subtree_roots.length} subtree roots for ${record.events_count} events; expected ${expected}`);
+  }
+  if (!header.subtree_roots.every(isHexHash)) return failure('subtree_roots_mismatch', 'subtree roots must be 64 lowercase hex characters');
+  const root = toHex(rootOfHashes(header.subtree_roots.map(fromHex)));
+  return root === record.merkle_root ? null
+    : failure('subtree_roots_mismatch', `subtree roots lead to ${root}, not the anchored merkle_root ${record.merkle_root}`);
+}
+
+function checkPreviousAnchor(header: BundleHeader): ProofFailure[] {
+  const { record } = header.anchor;
+  const previous = header.previous_anchor;
+  if (record.previous_anchor_hash === null) {
+    return previous ? [failure('previous_anchor_mismatch', 'the anchor has no previous anchor, but the bundle names one')] : [];
+  }
+  if (!previous?.record) return [failure('previous_anchor_mismatch', `the anchor links to previous anchor ${record.previous_anchor_hash}, which the bundle does not include`)];
+  let hash: string;
+  try {
+    hash = anchorRecordHash(previous.record);
+  } catch (e) {
+    if (!(e instanceof AnchorRecordError || e instanceof CanonicalJsonError)) throw e;
+    return [failure('previous_anchor_mismatch', `previous anchor record: ${e.message}`)];
+  }
+  const out: ProofFailure[] = [];
+  if (hash !== record.previous_anchor_hash) {
+    out.push(failure('previous_anchor_mismatch', `previous anchor record hashes to ${hash}, but the anchor links to ${record.previous_anchor_hash}`));
+  }
+  if (previous.record.workspace_id !== record.workspace_id || previous.record.period_end > record.period_start) {
+    out.push(failure('previous_anchor_mismatch', 'previous anchor is of another workspace or does not end before this one starts'));
+  }
+  return out;
+}
+
+interface PendingProof {
+  verdict: EventVerdict;
+  /** Stored event_hash when it is well-formed hex, else null (then no fast path). */
+  eventHash: string | null;
+  inclusion: InclusionProofJson | null;
+  event: StoredChainedEvent | null;
+}
+
+/**
+ * Checks event lines in order, from line `startPosition` (a multiple of
+ * {@link SUBTREE_SIZE}, so slices can be checked in parallel and joined): each event's hash,
+ * its link to the line before, its workspace and day, its position, and its inclusion
+ * proof. Verdicts come out a subtree run at a time, in line order.
+ *
+ * @example
+ * const checker = new BundleEventChecker(header, { previousEventHash: header.previous_anchor?.record.last_event_hash });
+ * const verdicts = [...lines.flatMap((l) => checker.push(l)), ...checker.finish()];
+ */
+export class BundleEventChecker {
+  readonly #record: AnchorRecord;
+  readonly #subtreeRoots: readonly string[];
+  readonly #upperPaths = new Map<number, string[]>();
+  #position: number;
+  #expectedPrevious: string | null | undefined;
+  #firstPrevious: string | null | undefined;
+  #lastEventHash: string | null = null;
+  #maxLeaf: number;
+  #count = 0;
+  #pending: PendingProof[] = [];
+
+  constructor(header: BundleHeader, options: { startPosition?: number; previousEventHash?: string | null } = {}) {
+    const start = options.startPosition ?? 0;
+    if (start % SUBTREE_SIZE !== 0) throw new RangeError(`startPosition must be a multiple of ${SUBTREE_SIZE}`);
+    this.#record = header.anchor.record;
+    this.#subtreeRoots = header.subtree_roots;
+    this.#position = start;
+    this.#maxLeaf = start - 1;
+    this.#expectedPrevious = options.previousEventHash;
+  }
+
+  /** Event lines pushed so far. */
+  get count(): number { return this.#count; }
+  /** previous_event_hash of the first pushed event (to join with the slice before). */
+  get firstPreviousEventHash(): string | null | undefined { return this.#firstPrevious; }
+  /** Stored event_hash of the last pushed event. */
+  get lastEventHash(): string | null { return this.#lastEventHash; }
+
+  /** Checks the next event line (parsed JSON); returns the verdicts that are complete. */
+  push(line: unknown): EventVerdict[] {
+    const position = this.#position++;
+    this.#count++;
+    const entry = this.#checkLine(line as BundleEventLine, position);
+    this.#pending.push(entry);
+    if (this.#position % SUBTREE_SIZE !== 0) return [];
+    return this.#flush();
+  }
+
+  /** The verdicts of the last, partial run. */
+  finish(): EventVerdict[] {
+    return this.#pending.length > 0 ? this.#flush() : [];
+  }
+
+  #checkLine(line: BundleEventLine, position: number): PendingProof {
+    const verdict: EventVerdict = { position, event_id: null, leaf_index: null, failures: [] };
+    const event = line?.event;
+    const inclusion = line?.inclusion;
+    if (!line || typeof line !== 'object' || line.type !== 'event' || !event || typeof event !== 'object' || !inclusion || typeof inclusion !== 'object') {
+      verdict.failures.push(failure('malformed', 'line is not an event line ({"type":"event","event":{…},"inclusion":{…}})'));
+      this.#link(null, null, verdict);
+      return { verdict, eventHash: null, inclusion: null, event: null };
+    }
+    verdict.event_id = typeof event.id === 'string' ? event.id : null;
+    verdict.leaf_index = typeof inclusion.leaf_index === 'number' ? inclusion.leaf_index : null;
+    const hashProblem = checkEventHash(event);
+    if (hashProblem) verdict.failures.push(hashProblem);
+    this.#link(event.previous_event_hash, event.event_hash, verdict);
+    const scope = checkEventInAnchor(event, this.#record);
+    if (scope.length > 0) verdict.failures.push(...scope);
+    const orderProblem = this.#order(inclusion.leaf_index);
+    if (orderProblem) verdict.failures.push(orderProblem);
+    return { verdict, eventHash: isHexHash(event.event_hash) ? event.event_hash : null, inclusion, event };
+  }
+
+  // Leaves must come in tree order: a leaf at or below one already seen is out of order, a
+  // jump over leaves means they are missing from the bundle here.
+  #order(leafIndex: unknown): ProofFailure | null {
+    if (!Number.isSafeInteger(leafIndex)) return failure('malformed', 'inclusion.leaf_index is not an integer');
+    const leaf = leafIndex as number;
+    const max = this.#maxLeaf;
+    if (leaf > max) this.#maxLeaf = leaf;
+    if (leaf <= max) return failure('out_of_order', `event is leaf ${leaf} of the anchored tree but comes after leaf ${max}`);
+    if (leaf > max + 1) {
+      const missing = leaf - max - 1;
+      return failure('missing_events', `${missing === 1 ? `leaf ${max + 1} is` : `leaves ${max + 1}–${leaf - 1} are`} missing before this event (leaf ${leaf})`);
+    }
+    return null;
+  }
+
+  #link(previous: string | null | undefined, current: string | null | undefined, verdict: EventVerdict): void {
+    if (this.#count === 1) this.#firstPrevious = previous ?? null;
+    const expected = this.#expectedPrevious;
+    if (expected !== undefined && previous !== expected) {
+      verdict.failures.push(failure('chain_break', `previous_event_hash ${String(previous)} is not the preceding event's hash ${String(expected)}: an event was removed, inserted or moved before this one`));
+    }
+    this.#expectedPrevious = current ?? null;
+    this.#lastEventHash = current ?? null;
+  }
+
+  #flush(): EventVerdict[] {
+    const entries = this.#pending;
+    this.#pending = [];
+    const fast = this.#fastPaths(entries);
+    for (let j = 0; j < entries.length; j++) {
+      const { verdict, inclusion, event } = entries[j]!;
+      if (!inclusion || !event) continue;
+      const expected = fast?.[j];
+      if (expected && samePath(inclusion.path, expected)) continue;
+      const problem = checkEventInclusion(event, inclusion, this.#record);
+      if (problem) verdict.failures.push(problem);
+    }
+    return entries.map((e) => e.verdict);
+  }
+
+  /**
+   * The true audit path of every entry of a complete run, or undefined when the run does not
+   * rebuild to its anchored subtree root (then every proof is checked the slow way).
+   */
+  #fastPaths(entries: readonly PendingProof[]): string[][] | undefined {
+    const first = entries[0]!.verdict.position;
+    const chunk = first / SUBTREE_SIZE;
+    const size = this.#record.events_count;
+    if (chunk >= this.#subtreeRoots.length || entries.length !== Math.min(SUBTREE_SIZE, size - first)) return undefined;
+    for (let j = 0; j < entries.length; j++) {
+      const e = entries[j]!;
+      if (e.eventHash === null || !e.inclusion || e.inclusion.leaf_index !== first + j || e.inclusion.tree_size !== size) return undefined;
+    }
+    const levels = levelsOf(entries.map((e) => hashLeaf(fromHex(e.eventHash!))));
+    if (levels[levels.length - 1]![0] !== this.#subtreeRoots[chunk]) return undefined;
+    const upper = this.#upperPath(chunk);
+    return entries.map((_, j) => [...pathInLevels(levels, j), ...upper]);
+  }
+
+  #upperPath(chunk: number): string[] {
+    let path = this.#upperPaths.get(chunk);
+    if (!path) {
+      path = inclusionPath(chunk, this.#subtreeRoots.map(fromHex)).map(toHex);
+      this.#upperPaths.set(chunk, path);
+    }
+    return path;
+  }
+}
+
+/** Every level of the left-balanced tree over `leaves`, as hex, bottom-up (RFC 9162 §2.1.1). */
+function levelsOf(leaves: Uint8Array[]): string[][] {
+  const levels: string[][] = [leaves.map(toHex)];
+  let nodes = leaves;
+  while (nodes.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i + 1 < nodes.length; i += 2) next.push(hashChildren(nodes[i]!, nodes[i + 1]!));
+    if (nodes.length % 2 === 1) next.push(nodes[nodes.length - 1]!);
+    levels.push(next.map(toHex));
+    nodes = next;
+  }
+  return levels;
+}
+
+/** The audit path of leaf `index` read off the levels (same sibling rule as inclusionPath). */
+function pathInLevels(levels: readonly string[][], index: number): string[] {
+  const path: string[] = [];
+  let i = index;
+  for (let l = 0; l < levels.length - 1; l++) {
+    const sibling = i ^ 1;
+    if (sibling < levels[l]!.length) path.push(levels[l]![sibling]!);
+    i >>>= 1;
+  }
+  return path;
+}
+
+function samePath(given: unknown, expected: readonly string[]): boolean {
+  if (!Array.isArray(given) || given.length !== expected.length) return false;
+  for (let i = 0; i < expected.length; i++) if (given[i] !== expected[i]) return false;
+  return true;
+}
+
+/**
+ * Whole-bundle checks once every line is read: the number of event lines is the anchored
+ * events_count (a removed or added event), and the first and last events are the ones the
+ * anchor names.
+ */
+export function summarizeBundle(record: AnchorRecord, seen: { count: number; firstEventHash: string | null; lastEventHash: string | null }): ProofFailure[] {
+  const out: ProofFailure[] = [];
+  if (seen.count !== record.events_count) {
+    out.push(failure('count_mismatch', `the bundle has ${seen.count} event(s); the anchor covers ${record.events_count}: events were ${seen.count < record.events_count ? 'removed' : 'added'}`));
+  }
+  if (seen.firstEventHash !== record.first_event_hash) {
+    out.push(failure('first_event_mismatch', `the first event is ${String(seen.firstEventHash)}; the anchor starts at ${record.first_event_hash}`));
+  }
+  if (seen.lastEventHash !== record.last_event_hash) {
+    out.push(failure('last_event_mismatch', `the last event is ${String(seen.lastEventHash)}; the anchor ends at ${record.last_event_hash}`));
+  }
+  return out;
+}
+
+/** The result of checking a whole bundle offline (the transaction is checked separately). */
+export interface BundleReport {
+  headerFailures: ProofFailure[];
+  verdicts: EventVerdict[];
+  bundleFailures: ProofFailure[];
+}
+
+/**
+ * Checks a bundle's header and event lines in one thread; `valid` iff every list of
+ * failures is empty. The CLI splits the same work across threads with
+ * {@link BundleEventChecker} slices.
+ *
+ * @example verifyBundle(header, lines.map((l) => JSON.parse(l)))
+ */
+export function verifyBundle(header: BundleHeader, lines: Iterable<unknown>): BundleReport {
+  const headerFailures = verifyBundleHeader(header);
+  if (headerFailures.some((f) => f.code === 'malformed')) return { headerFailures, verdicts: [], bundleFailures: [] };
+  const checker = new BundleEventChecker(header, { previousEventHash: header.previous_anchor?.record.last_event_hash });
+  const verdicts: EventVerdict[] = [];
+  let firstEventHash: string | null = null;
+  for (const line of lines) {
+    if (checker.count === 0) firstEventHash = (line as BundleEventLine)?.event?.event_hash ?? null;
+    for (const v of checker.push(line)) verdicts.push(v);
+  }
+  for (const v of checker.finish()) verdicts.push(v);
+  const bundleFailures = summarizeBundle(header.anchor.record, { count: checker.count, firstEventHash, lastEventHash: checker.lastEventHash });
+  return { headerFailures, verdicts, bundleFailures };
+}
