@@ -66,7 +66,7 @@ export async function startLocalStack(config: Config, log: Logger, entry: string
       if (!temporalAddress) {
         log.info('starting the Temporal dev server', { port: config.temporal.devPort, uiPort: config.temporal.uiPort });
         const temporal = await startTemporalDevServer({
-          cli: config.temporal.cli, toolsDir: join(config.dataDir, '..', '.tools'), dbFile: join(config.dataDir, 'temporal.db'),
+          cli: config.temporal.cli, toolsDir: config.toolsDir, dbFile: join(config.dataDir, 'temporal.db'),
           port: config.temporal.devPort, uiPort: config.temporal.uiPort, namespace: config.temporal.namespace,
           logFile: join(logs, 'temporal.log'), pidFile: join(config.dataDir, 'temporal.pid'),
         });

