@@ -6,6 +6,7 @@ import { errorHandler } from './errors.ts';
 import { createHandOff } from './events/handoff.ts';
 import { GroupCommit } from './events/group-commit.ts';
 import { ingestRoutes } from './events/ingest-routes.ts';
+import { queryRoutes } from './events/query-routes.ts';
 import { healthRoutes } from './health.ts';
 import { verifyRoutes } from './verify/routes.ts';
 
@@ -32,7 +33,7 @@ export function createApp(deps: AppDeps): App {
   const koa = new Koa({ proxy: false });
   const groups = new GroupCommit(createHandOff(deps), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));
-  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), verifyRoutes(deps.pool)]) {
+  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool), verifyRoutes(deps.pool)]) {
     koa.use(router.routes());
     koa.use(router.allowedMethods());
   }

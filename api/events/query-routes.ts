@@ -1,0 +1,59 @@
+import Router from '@koa/router';
+import type pg from 'pg';
+import { findEvent, isQueued, queryEvents, type EventFilter } from '../../store/mod.ts';
+import { requireKey, type AuthState } from '../auth.ts';
+import { notFound } from '../errors.ts';
+import { parseQuery } from '../query.ts';
+import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.ts';
+import { presentEvent } from './presenter.ts';
+import { eventListQuery } from './query-schema.ts';
+
+// Any RFC 4122-shaped uuid; PostgreSQL would refuse anything else with an error, not an answer.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * `GET /api/v1/events` (filtered pages in chain order, with opaque cursors and a total) and
+ * `GET /api/v1/events/{id}`. Both need a key with the `read` permission, and both only ever look
+ * inside the key's workspace. Behaviour and limits: docs/api/events-query.md.
+ */
+export function queryRoutes(pool: pg.Pool): Router<AuthState> {
+  const router = new Router<AuthState>();
+
+  router.get('/api/v1/events', requireKey(pool, 'read'), async (ctx) => {
+    const { cursor, limit, ...filter } = parseQuery(ctx, eventListQuery);
+    const workspaceId = ctx.state.principal.workspaceId;
+    const fingerprint = queryFingerprint(workspaceId, filter satisfies EventFilter);
+    const position = cursor === undefined ? undefined : decodeCursor(cursor, fingerprint);
+    const page = await queryEvents(pool, { workspaceId, filter, limit, afterSeq: position?.afterSeq, counted: position?.counted });
+    const last = page.events.at(-1);
+    ctx.body = {
+      data: page.events.map(presentEvent),
+      pagination: {
+        has_more: page.hasMore,
+        next_cursor: page.hasMore && last ? encodeCursor({ afterSeq: last.seq, counted: page.count }, fingerprint) : null,
+        total: page.count.total,
+      },
+    };
+  });
+
+  // An id the API accepted (202) is in the inbox until the worker chains it: that answer differs
+  // from "never existed", so a client polling right after ingesting can tell the two apart.
+  router.get('/api/v1/events/:id', requireKey(pool, 'read'), async (ctx) => {
+    const id = ctx.params.id!;
+    const workspaceId = ctx.state.principal.workspaceId;
+    const unknown = () => notFound(`No event with id '${id.slice(0, 64)}' exists in this workspace.`);
+    if (!UUID.test(id)) throw unknown();
+    let event = await findEvent(pool, workspaceId, id);
+    if (!event) {
+      if (await isQueued(pool, workspaceId, id)) {
+        throw notFound(`Event '${id}' was accepted and is still queued; it will be readable once it is on the chain (usually within a second).`, { status: 'queued' });
+      }
+      // The append may have committed between the two reads above: look once more.
+      event = await findEvent(pool, workspaceId, id);
+      if (!event) throw unknown();
+    }
+    ctx.body = { data: presentEvent(event) };
+  });
+
+  return router;
+}

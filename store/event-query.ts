@@ -1,0 +1,157 @@
+import type pg from 'pg';
+import { EVENT_COLUMNS, eventFromRow, type StoredEvent } from './events.ts';
+
+/** `action` as asked: one exact action, or every action starting with a prefix (`document.*`). */
+export type ActionFilter = { exact: string } | { prefix: string };
+
+/**
+ * The filters of `GET /api/v1/events`, already validated and normalised (timestamps in the
+ * canonical microsecond form). Every given filter must hold (AND).
+ */
+export interface EventFilter {
+  action?: ActionFilter;
+  actor_id?: string;
+  resource?: string;
+  resource_id?: string;
+  tenant_id?: string;
+  session_id?: string;
+  /** With `target_id`, both must hold for the same target. */
+  target_type?: string;
+  target_id?: string;
+  /** Inclusive bounds on `created_at`. */
+  from?: string;
+  to?: string;
+  /** Case-insensitive substring of actor name, action, resource name or metadata, taken literally. */
+  search?: string;
+}
+
+/**
+ * How many events matched, counted through a chain position. The count of matches at or before
+ * a position never changes (events are only appended, each after every visible one), so a later
+ * page only has to count the matches after it.
+ */
+export interface MatchCount { total: number; throughSeq: number }
+
+export interface EventPageRequest {
+  workspaceId: string;
+  filter: EventFilter;
+  /** Continue after this chain position (from a cursor); 0 or absent for the first page. */
+  afterSeq?: number;
+  limit: number;
+  /** What an earlier page of the same query counted; absent for the first page. */
+  counted?: MatchCount;
+}
+
+export interface EventPage {
+  /** In chain order (seq, which is also created_at order). */
+  events: StoredEvent[];
+  hasMore: boolean;
+  /** Every event matching the filter, whatever page this is, and through where it was counted. */
+  count: MatchCount;
+}
+
+/** A parameterised statement: values only ever travel as parameters. */
+export interface Statement { text: string; values: unknown[] }
+
+// Equality filters, by column. The names are fixed here; only the values come from the caller.
+const EQUALITY_COLUMNS = ['actor_id', 'resource', 'resource_id', 'tenant_id', 'session_id'] as const;
+
+/** Escapes LIKE's wildcards and its escape character, so the text matches only itself. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+class ParameterList {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/**
+ * The WHERE conditions for `filter` within one workspace.
+ *
+ * `from`/`to` are turned into chain positions (seq) by one lookup each on the created_at index:
+ * chain order and created_at order agree, so the time range is a seq range, and every filter's
+ * (workspace_id, column, seq) index can then serve filter, range, order and cursor at once. When
+ * no event lies in the range the lookup yields NULL, and `seq >= NULL` matches nothing, as it should.
+ */
+function conditions(workspaceId: string, filter: EventFilter, p: ParameterList): string[] {
+  const ws = p.add(workspaceId);
+  const where = [`workspace_id = ${ws}`];
+  if (filter.action && 'exact' in filter.action) where.push(`action = ${p.add(filter.action.exact)}`);
+  else if (filter.action && filter.action.prefix !== '') where.push(`action LIKE ${p.add(`${escapeLike(filter.action.prefix)}%`)}`);
+  for (const column of EQUALITY_COLUMNS) {
+    const value = filter[column];
+    if (value !== undefined) where.push(`${column} = ${p.add(value)}`);
+  }
+  if (filter.target_type !== undefined || filter.target_id !== undefined) {
+    // One object in the array: jsonb containment then needs a single target to match both keys.
+    const target = { ...(filter.target_type !== undefined ? { type: filter.target_type } : {}), ...(filter.target_id !== undefined ? { id: filter.target_id } : {}) };
+    where.push(`targets @> ${p.add(JSON.stringify([target]))}::jsonb`);
+  }
+  if (filter.from !== undefined) {
+    where.push(`seq >= (SELECT seq FROM events WHERE workspace_id = ${ws} AND created_at >= ${p.add(filter.from)} ORDER BY created_at LIMIT 1)`);
+  }
+  if (filter.to !== undefined) {
+    where.push(`seq <= (SELECT seq FROM events WHERE workspace_id = ${ws} AND created_at <= ${p.add(filter.to)} ORDER BY created_at DESC LIMIT 1)`);
+  }
+  if (filter.search !== undefined) {
+    // event_search_text() is the expression of the trigram index (migrations/002_query_indexes.sql).
+    where.push(`event_search_text(actor_name, action, resource_name, metadata) ILIKE ${p.add(`%${escapeLike(filter.search)}%`)}`);
+  }
+  return where;
+}
+
+/**
+ * The two statements behind one page: the page itself (one row more than asked, to learn whether
+ * more follow) and the count of the matches not counted yet (all of them for a first page, only
+ * those after `counted.throughSeq` for a later one, which keeps deep pages as cheap as the first).
+ * Exposed so the benchmark runs exactly what the API runs.
+ *
+ * ```ts
+ * const { page, count } = eventPageStatements({ workspaceId, filter: { session_id: 'sess_4kN8pLm' }, limit: 25 });
+ * ```
+ */
+export function eventPageStatements(request: EventPageRequest): { page: Statement; count: Statement } {
+  const forPage = new ParameterList();
+  const pageWhere = conditions(request.workspaceId, request.filter, forPage);
+  if (request.afterSeq) pageWhere.push(`seq > ${forPage.add(request.afterSeq)}`);
+  const limit = forPage.add(request.limit + 1);
+  const forCount = new ParameterList();
+  const countWhere = conditions(request.workspaceId, request.filter, forCount);
+  if (request.counted) countWhere.push(`seq > ${forCount.add(request.counted.throughSeq)}`);
+  return {
+    page: { text: `SELECT ${EVENT_COLUMNS} FROM events WHERE ${pageWhere.join(' AND ')} ORDER BY seq LIMIT ${limit}`, values: forPage.values },
+    count: { text: `SELECT count(*) AS total, max(seq) AS through_seq FROM events WHERE ${countWhere.join(' AND ')}`, values: forCount.values },
+  };
+}
+
+/**
+ * One page of a workspace's events matching `filter`, in chain order, with the total count.
+ * The page and the count run at the same time on two connections, so the total may already
+ * include an event that arrived after the page was read (or not yet one that is on it).
+ *
+ * ```ts
+ * const page = await queryEvents(pool, { workspaceId, filter: { session_id: 'sess_4kN8pLm' }, limit: 100 });
+ * ```
+ */
+export async function queryEvents(pool: pg.Pool, request: EventPageRequest): Promise<EventPage> {
+  const { page, count } = eventPageStatements(request);
+  const [rows, counted] = await Promise.all([
+    pool.query<Parameters<typeof eventFromRow>[0]>(page.text, page.values),
+    pool.query<{ total: number; through_seq: number | null }>(count.text, count.values),
+  ]);
+  const events = rows.rows.slice(0, request.limit).map(eventFromRow);
+  const earlier = request.counted ?? { total: 0, throughSeq: 0 };
+  const { total, through_seq } = counted.rows[0]!;
+  return { events, hasMore: rows.rows.length > request.limit, count: { total: earlier.total + total, throughSeq: through_seq ?? earlier.throughSeq } };
+}
+
+/** One event of the workspace by id, or undefined; another workspace's event is never returned. */
+export async function findEvent(pool: pg.Pool, workspaceId: string, id: string): Promise<StoredEvent | undefined> {
+  const { rows } = await pool.query<Parameters<typeof eventFromRow>[0]>(
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1 AND workspace_id = $2`, [id, workspaceId]);
+  return rows[0] ? eventFromRow(rows[0]) : undefined;
+}

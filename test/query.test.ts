@@ -1,0 +1,382 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { computeEventHash } from '../core/mod.ts';
+import { eventPageStatements, eventsAfter } from '../store/mod.ts';
+import { createTestContext, eventually, type TestContext } from './support/context.ts';
+
+let ctx: TestContext;
+beforeAll(async () => { ctx = await createTestContext(); });
+afterAll(async () => { await ctx.close(); });
+
+type Input = Record<string, unknown>;
+
+const sarah = { actor_id: 'user_sarah', actor_name: 'Sarah Chen', actor_type: 'user', session_id: 'sess_s1', tenant_id: 'org_a', ip_address: '50.0.80.10' };
+const omar = { actor_id: 'user_omar', actor_name: 'Omar Haddad', actor_type: 'user', session_id: 'sess_s2', tenant_id: 'org_a' };
+const lisa = { actor_id: 'user_lisa', actor_name: 'Lisa Wang', actor_type: 'user', session_id: 'sess_s3', tenant_id: 'org_b' };
+
+/** The corpus every filter is checked against; its index is its chain position (one batch keeps input order). */
+const CORPUS: Input[] = [
+  /* 0 */ { ...sarah, action: 'user.login', action_category: 'auth', resource: 'user', resource_id: 'user_sarah', resource_name: 'Sarah Chen', metadata: { method: 'sso' } },
+  /* 1 */ { ...sarah, action: 'document.uploaded', resource: 'document', resource_id: 'doc_1', resource_name: 'Q4 Report.pdf', metadata: { folder: 'reports', size: 1000 },
+    targets: [{ type: 'folder', id: 'folder_reports', name: 'Reports' }] },
+  /* 2 */ { ...sarah, action: 'document.moved', resource: 'document', resource_id: 'doc_1', resource_name: 'Q4 Report.pdf', metadata: { note: '100% done' },
+    targets: [{ type: 'folder', id: 'folder_reports', name: 'Reports' }, { type: 'folder', id: 'folder_archive', name: 'Archive' }] },
+  /* 3 */ { ...omar, action: 'comment.created', resource: 'comment', resource_id: 'cmt_1', metadata: { text: 'looks good' } },
+  /* 4 */ { ...omar, action: 'document.shared', resource: 'document', resource_id: 'doc_2', resource_name: 'Budget_2026.xlsx', metadata: { permission: 'edit' },
+    targets: [{ type: 'user', id: 'user_sarah', name: 'Sarah Chen' }, { type: 'folder', id: 'folder_shared' }] },
+  /* 5 */ { ...lisa, action: 'invoice.paid', resource: 'invoice', resource_id: 'inv_1', resource_name: 'INV-0001', metadata: { amount_cents: 12900, memo: "O'Brien; DROP TABLE events; --" } },
+  /* 6 */ { ...lisa, action: 'document.viewed', resource: 'document', resource_id: 'doc_3', resource_name: 'Roadmap \\ 2026', metadata: {} },
+  /* 7 */ { ...lisa, action: 'documentation.read', resource: 'page', resource_id: 'doc_1', metadata: {} },
+  /* 8 */ { ...omar, action: 'document.viewed', resource: 'document', resource_id: 'doc_4', resource_name: 'BudgetX2026 draft', metadata: { owner: 'Sarah CHEN' } },
+  /* 9 */ { ...sarah, action: 'user.logout', resource: 'user', resource_id: 'user_sarah', metadata: {}, targets: [{ type: 'user', id: 'folder_reports' }] },
+  /* 10 */ { actor_id: 'system', action: 'settings.updated', metadata: { changed: ['retention'] } },
+];
+
+interface Workspace { workspaceId: string; key: string; ids: string[] }
+
+async function ingest(key: string, events: Input[]): Promise<string[]> {
+  const res = await ctx.api(key, '/api/v1/events/batch', { body: { events } });
+  expect(res.status).toBe(202);
+  return res.body.events.map((r: { id: string }) => r.id);
+}
+
+async function storedCount(workspaceId: string): Promise<number> {
+  const { rows } = await ctx.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events WHERE workspace_id = $1', [workspaceId]);
+  return rows[0]!.n;
+}
+
+async function workspaceWith(events: Input[]): Promise<Workspace> {
+  const { workspaceId, key } = await ctx.workspace(['ingest', 'read']);
+  const ids = await ingest(key, events);
+  await eventually(async () => (await storedCount(workspaceId)) === events.length, 20_000, 'the corpus to be stored');
+  return { workspaceId, key, ids };
+}
+
+const get = (key: string, path: string) => ctx.api(key, path);
+const ids = (body: { data: Array<{ id: string }> }) => body.data.map((e) => e.id);
+
+let a: Workspace;
+let b: Workspace;
+beforeAll(async () => { [a, b] = await Promise.all([workspaceWith(CORPUS), workspaceWith(CORPUS)]); });
+
+describe('GET /api/v1/events: filters', () => {
+  it('lists every event of the workspace in chain order (oldest first) with the nested shape', async () => {
+    const res = await get(a.key, '/api/v1/events');
+    expect(res.status).toBe(200);
+    expect(ids(res.body)).toEqual(a.ids);
+    expect(res.body.pagination).toEqual({ has_more: false, next_cursor: null, total: CORPUS.length });
+    const createdAt = res.body.data.map((e: { created_at: string }) => e.created_at);
+    expect([...createdAt].sort()).toEqual(createdAt);
+
+    const [stored] = await eventsAfter(ctx.pool, a.workspaceId, 1, 1);
+    expect(res.body.data[1]).toEqual({
+      id: a.ids[1],
+      actor: { id: 'user_sarah', name: 'Sarah Chen', type: 'user' },
+      action: 'document.uploaded',
+      action_category: null,
+      resource: { type: 'document', id: 'doc_1', name: 'Q4 Report.pdf' },
+      targets: [{ type: 'folder', id: 'folder_reports', name: 'Reports' }],
+      metadata: { folder: 'reports', size: 1000 },
+      tenant_id: 'org_a',
+      session_id: 'sess_s1',
+      ip_address: '50.0.80.10',
+      ip_country: 'US',
+      ip_city: 'San Francisco',
+      user_agent: null,
+      idempotency_key: null,
+      version: null,
+      integrity: { event_hash: stored!.event_hash, previous_event_hash: res.body.data[0].integrity.event_hash },
+      occurred_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
+      created_at: stored!.created_at,
+    });
+    expect(stored!.event_hash).toBe(computeEventHash(stored!, res.body.data[0].integrity.event_hash));
+  });
+
+  it('keeps targets in the order they were sent', async () => {
+    const res = await get(a.key, '/api/v1/events?action=document.moved');
+    expect(res.body.data[0].targets.map((t: { id: string }) => t.id)).toEqual(['folder_reports', 'folder_archive']);
+  });
+
+  it.each([
+    ['action (exact)', 'action=document.viewed', [6, 8]],
+    ['action with a trailing * wildcard', 'action=document.*', [1, 2, 4, 6, 8]],
+    ['action wildcard that is a whole word prefix', 'action=doc*', [1, 2, 4, 6, 7, 8]],
+    ['action * alone (every action)', 'action=*', CORPUS.map((_, i) => i)],
+    ['actor_id', 'actor_id=user_omar', [3, 4, 8]],
+    ['resource (type)', 'resource=document', [1, 2, 4, 6, 8]],
+    ['resource_id', 'resource_id=doc_1', [1, 2, 7]],
+    ['resource and resource_id', 'resource=document&resource_id=doc_1', [1, 2]],
+    ['tenant_id', 'tenant_id=org_b', [5, 6, 7]],
+    ['session_id', 'session_id=sess_s1', [0, 1, 2, 9]],
+    ['target_type', 'target_type=user', [4, 9]],
+    ['target_id', 'target_id=folder_reports', [1, 2, 9]],
+    ['target_type and target_id on the same target', 'target_type=folder&target_id=folder_reports', [1, 2]],
+    ['target_type and target_id that only match different targets', 'target_type=folder&target_id=user_sarah', []],
+    ['several filters at once (AND)', 'session_id=sess_s1&action=document.*&target_id=folder_archive', [2]],
+    ['a value no event has', 'actor_id=nobody', []],
+  ])('filters by %s', async (_what, query, expected) => {
+    const res = await get(a.key, `/api/v1/events?${query}`);
+    expect(res.status).toBe(200);
+    expect(ids(res.body)).toEqual(expected.map((i) => a.ids[i]));
+    expect(res.body.pagination.total).toBe(expected.length);
+  });
+
+  it.each([
+    ['an actor name, ignoring case', 'sArAh cHeN', [0, 1, 2, 8, 9]],
+    ['an action', 'comment.cre', [3]],
+    ['a resource name', 'q4 report', [1, 2]],
+    ['metadata', 'looks good', [3]],
+    ['a % literally, not as a wildcard', '100%', [2]],
+    ['a _ literally, not as a wildcard', 'Budget_2026', [4]],
+    ['a backslash literally', 'Roadmap \\ 2026', [6]],
+    ['SQL metacharacters literally', "O'Brien; DROP TABLE events; --", [5]],
+    ['non-ASCII text around a searchable run', 'Zürich 2026 ünïcödé', []],
+  ])('searches %s', async (_what, search, expected) => {
+    const res = await get(a.key, `/api/v1/events?search=${encodeURIComponent(search)}`);
+    expect(res.status).toBe(200);
+    expect(ids(res.body)).toEqual(expected.map((i) => a.ids[i]));
+  });
+
+  it('does not search fields outside actor name, action, resource name and metadata', async () => {
+    // "Archive" is only a target's name; "org_b" only a tenant.
+    for (const search of ['Archive', 'org_b']) {
+      expect(ids((await get(a.key, `/api/v1/events?search=${search}`)).body)).toEqual([]);
+    }
+  });
+
+  it('filters on created_at with inclusive from and to, in any time zone notation', async () => {
+    const all = (await get(a.key, '/api/v1/events')).body.data as Array<{ created_at: string }>;
+    const from = all[2]!.created_at;
+    const to = all[5]!.created_at;
+    const res = await get(a.key, `/api/v1/events?from=${from}&to=${to}`);
+    expect(ids(res.body)).toEqual(a.ids.slice(2, 6));
+    expect(res.body.pagination.total).toBe(4);
+    // The same instant written with an offset.
+    const shifted = new Date(Date.parse(from.slice(0, 23) + 'Z') + 3_600_000).toISOString().slice(0, 23) + from.slice(23, 26) + '+01:00';
+    expect(ids((await get(a.key, `/api/v1/events?from=${encodeURIComponent(shifted)}&to=${to}`)).body)).toEqual(a.ids.slice(2, 6));
+    expect(ids((await get(a.key, `/api/v1/events?from=${to}&to=${to}`)).body)).toEqual([a.ids[5]]);
+    expect(ids((await get(a.key, `/api/v1/events?from=${from}&session_id=sess_s1`)).body)).toEqual([a.ids[2], a.ids[9]]);
+    expect(ids((await get(a.key, '/api/v1/events?from=2099-01-01T00:00:00Z')).body)).toEqual([]);
+    expect(ids((await get(a.key, '/api/v1/events?to=2000-01-01T00:00:00Z')).body)).toEqual([]);
+  });
+
+  it("never shows another workspace's events, whatever the filters", async () => {
+    for (const query of ['', 'session_id=sess_s1', 'search=Sarah', 'target_id=folder_reports', 'action=document.*', 'resource_id=doc_1']) {
+      const res = await get(b.key, `/api/v1/events?${query}`);
+      for (const id of ids(res.body)) expect(b.ids).toContain(id);
+    }
+    expect((await get(b.key, '/api/v1/events')).body.pagination.total).toBe(CORPUS.length);
+  });
+
+  it('serves search from the trigram index (the query and the index use the same expression)', async () => {
+    const { count } = eventPageStatements({ workspaceId: a.workspaceId, filter: { search: 'report' }, limit: 25 });
+    // Left with only the store's search condition and no sequential or plain index scan, the
+    // planner has one way to run it, unless the expression no longer matches the index's.
+    const searchOnly = count.text.replace('workspace_id = $1 AND', '$1::uuid IS NOT NULL AND');
+    const client = await ctx.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_seqscan = off');
+      await client.query('SET LOCAL enable_indexscan = off');
+      await client.query('SET LOCAL enable_indexonlyscan = off');
+      const { rows } = await client.query(`EXPLAIN ${searchOnly}`, count.values);
+      expect(rows.map((r) => r['QUERY PLAN']).join('\n')).toContain('Bitmap Index Scan on events_search');
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+});
+
+describe('GET /api/v1/events: pagination', () => {
+  it('defaults to 25 events a page and says how many match in all', async () => {
+    const ws = await workspaceWith(Array.from({ length: 30 }, (_, i) => ({ actor_id: 'u', action: 'a.b', metadata: { i } })));
+    const first = await get(ws.key, '/api/v1/events');
+    expect(first.body.data).toHaveLength(25);
+    expect(first.body.pagination).toEqual({ has_more: true, next_cursor: expect.stringMatching(/^[A-Za-z0-9_-]+$/), total: 30 });
+    const rest = await get(ws.key, `/api/v1/events?cursor=${first.body.pagination.next_cursor}`);
+    expect(ids(rest.body)).toEqual(ws.ids.slice(25));
+    expect(rest.body.pagination).toEqual({ has_more: false, next_cursor: null, total: 30 });
+  });
+
+  it('walks every matching event exactly once, in order, through the cursors', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await get(a.key, `/api/v1/events?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.body.pagination.total).toBe(CORPUS.length);
+      seen.push(...ids(res.body));
+      cursor = res.body.pagination.next_cursor;
+      expect(res.body.pagination.has_more).toBe(cursor !== null);
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(4);
+    expect(seen).toEqual(a.ids);
+  });
+
+  it('lets the page size change between pages of one query', async () => {
+    const first = await get(a.key, '/api/v1/events?resource=document&limit=2');
+    const second = await get(a.key, `/api/v1/events?resource=document&limit=100&cursor=${first.body.pagination.next_cursor}`);
+    expect([...ids(first.body), ...ids(second.body)]).toEqual([1, 2, 4, 6, 8].map((i) => a.ids[i]));
+  });
+
+  it('neither skips nor repeats events while new ones keep arriving, and the total grows with them', async () => {
+    const event = (session: string, i: number) => ({ actor_id: 'u', action: 'page.viewed', session_id: session, metadata: { i } });
+    const ws = await workspaceWith(Array.from({ length: 10 }, (_, i) => event(i % 2 ? 'sess_odd' : 'sess_even', i)));
+    const seen: string[] = [];
+    let page = await get(ws.key, '/api/v1/events?session_id=sess_even&limit=2');
+    expect(page.body.pagination.total).toBe(5);
+    seen.push(...ids(page.body));
+    let arrived = 0;
+    while (page.body.pagination.next_cursor) {
+      if (arrived < 3) {
+        // More of both sessions arrive between two pages.
+        await ingest(ws.key, [event('sess_even', 100 + arrived), event('sess_odd', 200 + arrived)]);
+        arrived++;
+        await eventually(async () => (await storedCount(ws.workspaceId)) === 10 + 2 * arrived);
+      }
+      page = await get(ws.key, `/api/v1/events?session_id=sess_even&limit=2&cursor=${page.body.pagination.next_cursor}`);
+      expect(page.status).toBe(200);
+      seen.push(...ids(page.body));
+    }
+    expect(page.body.pagination.total).toBe(8);
+    const { rows } = await ctx.pool.query<{ id: string }>(
+      "SELECT id FROM events WHERE workspace_id = $1 AND session_id = 'sess_even' ORDER BY seq", [ws.workspaceId]);
+    expect(seen).toEqual(rows.map((r) => r.id));
+  });
+
+  describe('refuses a cursor it cannot honour with 400 bad_request', () => {
+    let cursor: string;
+    beforeAll(async () => { cursor = (await get(a.key, '/api/v1/events?session_id=sess_s1&limit=1')).body.pagination.next_cursor; });
+
+    const reject = async (key: string, query: string, hint: RegExp) => {
+      const res = await get(key, `/api/v1/events?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ error: 'bad_request', message: expect.stringMatching(hint), details: [{ path: 'cursor', message: expect.any(String) }] });
+    };
+    const forge = (payload: unknown) => Buffer.from(JSON.stringify(payload)).toString('base64url');
+
+    it('a malformed cursor', async () => {
+      for (const bad of ['not a cursor!', 'abc', forge([1, 2]), forge({ v: 2, after: 1, q: 'x', t: 0, m: 0 }), forge(null), '%E2%9C%93']) {
+        await reject(a.key, `session_id=sess_s1&cursor=${encodeURIComponent(bad)}`, /malformed/);
+      }
+      const payload = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+      for (const after of [-1, 1.5, '3', 2 ** 60]) await reject(a.key, `session_id=sess_s1&cursor=${forge({ ...payload, after })}`, /malformed/);
+    });
+
+    it('a cursor from a query with other filters', async () => {
+      await reject(a.key, `session_id=sess_s2&cursor=${cursor}`, /different query/);
+      await reject(a.key, `cursor=${cursor}`, /different query/);
+      await reject(a.key, `session_id=sess_s1&action=user.login&cursor=${cursor}`, /different query/);
+    });
+
+    it("a cursor from another workspace's query", async () => {
+      await reject(b.key, `session_id=sess_s1&cursor=${cursor}`, /different query/);
+    });
+
+    it('accepts the same filters written differently (a normalised timestamp)', async () => {
+      const first = await get(a.key, '/api/v1/events?from=2000-01-01T00:00:00Z&limit=1');
+      const next = await get(a.key, `/api/v1/events?from=${encodeURIComponent('2000-01-01T01:00:00.000+01:00')}&cursor=${first.body.pagination.next_cursor}`);
+      expect(next.status).toBe(200);
+      expect(ids(next.body)[0]).toBe(a.ids[1]);
+    });
+  });
+});
+
+describe('GET /api/v1/events: bad input', () => {
+  it.each([
+    ['an unknown parameter', 'actor=user_sarah', 'actor'],
+    ['a repeated parameter', 'actor_id=a&actor_id=b', undefined],
+    ['an empty filter value', 'session_id=', 'session_id'],
+    ['a filter value longer than any stored value', `actor_id=${'x'.repeat(256)}`, 'actor_id'],
+    ['a NUL character', 'actor_id=a%00b', 'actor_id'],
+    ['a * inside action', 'action=doc*.created', 'action'],
+    ['two * in action', 'action=document.**', 'action'],
+    ['a malformed from', 'from=yesterday', 'from'],
+    ['a from without time zone', 'from=2026-03-01T00:00:00', 'from'],
+    ['an impossible date', 'to=2026-02-30T00:00:00Z', 'to'],
+    ['from after to', 'from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z', 'from'],
+    ['limit 0', 'limit=0', 'limit'],
+    ['limit over 100', 'limit=101', 'limit'],
+    ['a non-numeric limit', 'limit=ten', 'limit'],
+    ['a fractional limit', 'limit=2.5', 'limit'],
+    ['a negative limit', 'limit=-5', 'limit'],
+    ['a search shorter than 3 characters', 'search=ab', 'search'],
+    ['a search without 3 letters or digits in a row', `search=${encodeURIComponent('a-b c%d_e')}`, 'search'],
+    ['a search of only wildcards', `search=${encodeURIComponent('%%%___')}`, 'search'],
+    ['a search of non-ASCII letters only', `search=${encodeURIComponent('日本語テキスト')}`, 'search'],
+    ['a search over 200 characters', `search=${'a'.repeat(201)}`, 'search'],
+    ['a search with a control character', 'search=abc%0Adef', 'search'],
+    ['an empty cursor', 'cursor=', 'cursor'],
+  ])('400 for %s', async (_what, query, field) => {
+    const res = await get(a.key, `/api/v1/events?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ error: 'bad_request', message: expect.stringContaining('Query parameter') });
+    if (field) expect(res.body.details[0].path).toBe(field);
+  });
+
+  it('serves a 200-character search', async () => {
+    const res = await get(a.key, `/api/v1/events?search=${'ab1'.repeat(66)}xy`);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toEqual([]);
+  });
+});
+
+describe('GET /api/v1/events: permissions', () => {
+  it('403 for an ingest-only key, 401 without a valid key', async () => {
+    const { key } = await ctx.workspace(['ingest']);
+    const res = await get(key, '/api/v1/events');
+    expect(res.status).toBe(403);
+    expect(res.body.error).toBe('forbidden');
+    expect((await get(key, `/api/v1/events/${a.ids[0]}`)).status).toBe(403);
+    expect((await get('stk_nope', '/api/v1/events')).status).toBe(401);
+  });
+
+  it('serves a read-only key and an admin key', async () => {
+    for (const permissions of [['read'], ['admin']] as const) {
+      const { key } = await ctx.workspace([...permissions]);
+      expect((await get(key, '/api/v1/events')).status).toBe(200);
+    }
+  });
+});
+
+describe('GET /api/v1/events/{id}', () => {
+  it('returns the event in the same shape as the list', async () => {
+    const list = await get(a.key, '/api/v1/events?limit=5');
+    const res = await get(a.key, `/api/v1/events/${a.ids[4]}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ data: list.body.data[4] });
+    expect((await get(a.key, `/api/v1/events/${a.ids[4]!.toUpperCase()}`)).body).toEqual({ data: list.body.data[4] });
+  });
+
+  it("answers 404 for an unknown id, a malformed id and another workspace's event", async () => {
+    for (const id of [crypto.randomUUID(), 'not-a-uuid', b.ids[0], "1' OR '1'='1"]) {
+      const res = await get(a.key, `/api/v1/events/${encodeURIComponent(id!)}`);
+      expect(res.status).toBe(404);
+      expect(res.body.error).toBe('not_found');
+      expect(res.body.status).toBeUndefined();
+    }
+  });
+
+  it('tells an accepted, still queued event apart from one that never existed', async () => {
+    const { workspaceId, key } = await ctx.workspace(['ingest', 'read']);
+    await ctx.stopWorker();
+    let id: string;
+    try {
+      [id] = (await ingest(key, [{ actor_id: 'u', action: 'a.b' }])) as [string];
+      const queued = await get(key, `/api/v1/events/${id}`);
+      expect(queued.status).toBe(404);
+      expect(queued.body).toEqual({ error: 'not_found', status: 'queued', message: expect.stringContaining('still queued') });
+      const unknown = await get(key, `/api/v1/events/${crypto.randomUUID()}`);
+      expect(unknown.body.status).toBeUndefined();
+      expect(unknown.body.message).not.toContain('queued');
+    } finally {
+      await ctx.startWorker();
+    }
+    await eventually(async () => (await storedCount(workspaceId)) === 1);
+    const stored = await get(key, `/api/v1/events/${id}`);
+    expect(stored.status).toBe(200);
+    expect(stored.body.data.id).toBe(id);
+  });
+});
