@@ -5,6 +5,7 @@ import type { Logger } from '../log/mod.ts';
 import { errorHandler } from './errors.ts';
 import { createHandOff } from './events/handoff.ts';
 import { GroupCommit } from './events/group-commit.ts';
+import { WorkflowStarter } from './events/workflow-starter.ts';
 import { ingestRoutes } from './events/ingest-routes.ts';
 import { queryRoutes } from './events/query-routes.ts';
 import { healthRoutes } from './health.ts';
@@ -18,7 +19,11 @@ export interface AppDeps {
   ingest: { groupCommitMs: number; groupMaxEvents: number };
 }
 
-export interface App { koa: Koa; groups: GroupCommit }
+export interface App {
+  koa: Koa;
+  /** Closes the intake: resolves when every accepted group is written and its workflow start attempted. */
+  drain(): Promise<void>;
+}
 
 /**
  * Builds the Koa application from its dependencies; nothing is read from globals, so a test
@@ -31,11 +36,16 @@ export interface App { koa: Koa; groups: GroupCommit }
  */
 export function createApp(deps: AppDeps): App {
   const koa = new Koa({ proxy: false });
-  const groups = new GroupCommit(createHandOff(deps), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
+  const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, { concurrency: 8, maxQueued: 10_000 });
+  const groups = new GroupCommit(createHandOff({ pool: deps.pool, starter, log: deps.log }), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));
   for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool), verifyRoutes(deps.pool)]) {
     koa.use(router.routes());
     koa.use(router.allowedMethods());
   }
-  return { koa, groups };
+  const drain = async () => {
+    await groups.idle();
+    await starter.drain();
+  };
+  return { koa, drain };
 }

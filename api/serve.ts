@@ -12,7 +12,7 @@ export async function serveApi(config: Config, log: Logger): Promise<RunningApi>
   const pool = createPool(required(config.database.url, 'DATABASE_URL'), { max: config.database.poolSize, applicationName: 'sealtrail-api' });
   const connection = await Connection.connect({ address: required(config.temporal.address, 'TEMPORAL_ADDRESS') });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const { koa, groups } = createApp({ pool, temporal, taskQueue: config.temporal.taskQueue, log, ingest: config.ingest });
+  const { koa, drain } = createApp({ pool, temporal, taskQueue: config.temporal.taskQueue, log, ingest: config.ingest });
   const server: Server = await new Promise((resolve, reject) => {
     const s = koa.listen(config.api.port, config.api.host, () => resolve(s));
     s.once('error', reject);
@@ -25,7 +25,7 @@ export async function serveApi(config: Config, log: Logger): Promise<RunningApi>
     async close() {
       // Stop taking requests, let accepted ones finish their hand-off, then release connections.
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeIdleConnections(); });
-      while (groups.pending > 0) await new Promise((r) => setTimeout(r, 10));
+      await drain();
       await connection.close();
       await pool.end();
     },

@@ -83,10 +83,10 @@ export class GroupCommit {
     }
   }
 
-  /** Requests not yet written. */
-  get pending(): number {
-    let n = 0;
-    for (const lane of this.#lanes.values()) n += lane.count;
-    return n;
+  /** Resolves when no request is waiting or being written. */
+  async idle(): Promise<void> {
+    while ([...this.#lanes.values()].some((lane) => lane.count > 0 || lane.inFlight > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 }

@@ -1,20 +1,18 @@
-import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from '../../log/mod.ts';
 import { writeInboxBatch } from '../../store/mod.ts';
-import { startIngestWorkflow } from '../../workflows/client.ts';
 import { unavailable } from '../errors.ts';
 import type { HandOff } from './group-commit.ts';
+import type { WorkflowStarter } from './workflow-starter.ts';
 
-export interface HandOffDeps { pool: pg.Pool; temporal: Client; taskQueue: string; log: Logger }
+export interface HandOffDeps { pool: pg.Pool; starter: WorkflowStarter; log: Logger }
 
 /**
- * The durable hand-off of one group: the inbox transaction, then the batch's workflow. Once the
- * transaction commits the events are durable, so a failed workflow start is logged and left to
- * the recovery sweep rather than turned into an error. A failed transaction is a 503: nothing
- * was kept and a retry is safe.
+ * The durable hand-off of one group: the inbox transaction; once it commits, the events are
+ * durable and the receipts go back to the clients, while the batch's workflow is started in the
+ * background. A failed transaction is a 503: nothing was kept and a retry is safe.
  */
-export function createHandOff({ pool, temporal, taskQueue, log }: HandOffDeps): HandOff {
+export function createHandOff({ pool, starter, log }: HandOffDeps): HandOff {
   return async (workspaceId, events) => {
     const batchId = crypto.randomUUID();
     let write;
@@ -24,13 +22,7 @@ export function createHandOff({ pool, temporal, taskQueue, log }: HandOffDeps): 
       log.error('hand-off failed', { workspaceId, batchId, events: events.length, error });
       throw unavailable('The events could not be stored durably; nothing was accepted. Retry the request.');
     }
-    if (write.stored > 0) {
-      try {
-        await startIngestWorkflow(temporal, taskQueue, { batchId, workspaceId });
-      } catch (error) {
-        log.warn('ingest workflow not started; the recovery sweep will start it', { workspaceId, batchId, error });
-      }
-    }
+    if (write.stored > 0) starter.enqueue({ batchId, workspaceId });
     return write.receipts;
   };
 }

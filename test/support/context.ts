@@ -83,7 +83,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
   if (options.worker !== false) await startWorker();
   if (options.recovery) await ensureRecoverySchedule(temporal, taskQueue, recovery.everySeconds);
 
-  const { koa, groups } = createApp({ pool, temporal, taskQueue, log: silentLogger,
+  const { koa, drain } = createApp({ pool, temporal, taskQueue, log: silentLogger,
     ingest: { groupCommitMs: options.ingest?.groupCommitMs ?? 2, groupMaxEvents: options.ingest?.groupMaxEvents ?? 1000 } });
   const server: Server = await new Promise((resolve) => { const s = koa.listen(0, '127.0.0.1', () => resolve(s)); });
   const apiUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -110,7 +110,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     async close() {
       if (options.recovery) await temporal.schedule.getHandle(`sealtrail-recovery-sweep-${taskQueue}`).delete().catch(() => {});
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
-      while (groups.pending > 0) await new Promise((r) => setTimeout(r, 10));
+      await drain();
       await stopWorker();
       await connection.close();
       await pool.end();
