@@ -9,9 +9,12 @@ import { startIngestWorkflow } from '../workflows/client.ts';
 import type { IngestBatchResult } from '../workflows/ids.ts';
 import { appendBatchToChain, placesOfBatch, type BatchPlaces } from './append.ts';
 import type { GeoLookup } from './geo.ts';
+import { createAnchoringActivities, type AnchoringDeps } from './anchoring/activities.ts';
 
 export { defaultGeoPaths, openGeoLookup, type GeoLookup, type Place } from './geo.ts';
 export type { BatchPlaces } from './append.ts';
+export type { AnchoringDeps, PreparedRun } from './anchoring/activities.ts';
+export { anchorChainFromConfig, explorerTxUrl, LOCAL_DEV_PRIVATE_KEY, openAnchorChain, readAnchorTransaction, type AnchorChain } from './anchoring/chain.ts';
 
 export interface ActivityDeps {
   pool: pg.Pool;
@@ -20,10 +23,14 @@ export interface ActivityDeps {
   temporal: Client;
   taskQueue: string;
   recoveryMinAgeSeconds: number;
+  /** The chain anchors go to; without it the anchoring activities fail and say why. */
+  anchoring?: AnchoringDeps;
 }
 
-export function createActivities({ pool, geo, temporal, taskQueue, recoveryMinAgeSeconds }: ActivityDeps) {
+export function createActivities({ pool, geo, temporal, taskQueue, recoveryMinAgeSeconds, anchoring }: ActivityDeps) {
   return {
+    ...createAnchoringActivities(pool, anchoring),
+
     /** Geo enrichment of a batch's IP addresses (runs as a local activity). */
     async enrichBatch(batchId: string): Promise<BatchPlaces> {
       return await placesOfBatch(pool, batchId, geo.lookup);

@@ -10,6 +10,8 @@ import { ingestRoutes } from './events/ingest-routes.ts';
 import { queryRoutes } from './events/query-routes.ts';
 import { healthRoutes } from './health.ts';
 import { verifyRoutes } from './verify/routes.ts';
+import { anchorRoutes, type AnchorApiDeps } from './anchors/routes.ts';
+import { proofRoutes } from './events/proof-routes.ts';
 
 export interface AppDeps {
   pool: pg.Pool;
@@ -17,6 +19,8 @@ export interface AppDeps {
   taskQueue: string;
   log: Logger;
   ingest: { groupCommitMs: number; groupMaxEvents: number };
+  /** Chain access and public rate limit of the anchor routes (optional: onchain_valid is null without a chain). */
+  anchoring?: AnchorApiDeps;
 }
 
 export interface App {
@@ -39,7 +43,8 @@ export function createApp(deps: AppDeps): App {
   const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, { concurrency: 8, maxQueued: 10_000 });
   const groups = new GroupCommit(createHandOff({ pool: deps.pool, starter, log: deps.log }), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));
-  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool), verifyRoutes(deps.pool)]) {
+  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool), verifyRoutes(deps.pool),
+    anchorRoutes(deps.pool, deps.anchoring), proofRoutes(deps.pool, deps.anchoring)]) {
     koa.use(router.routes());
     koa.use(router.allowedMethods());
   }

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { required, type Config } from '../config/mod.ts';
 import type { Logger } from '../log/mod.ts';
 import { createPool } from '../store/mod.ts';
+import { anchorChainFromConfig } from '../activities/anchoring/chain.ts';
 import { createApp } from './app.ts';
 
 export interface RunningApi { url: string; close(): Promise<void> }
@@ -12,7 +13,9 @@ export async function serveApi(config: Config, log: Logger): Promise<RunningApi>
   const pool = createPool(required(config.database.url, 'DATABASE_URL'), { max: config.database.poolSize, applicationName: 'sealtrail-api' });
   const connection = await Connection.connect({ address: required(config.temporal.address, 'TEMPORAL_ADDRESS') });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const { koa, drain } = createApp({ pool, temporal, taskQueue: config.temporal.taskQueue, log, ingest: config.ingest });
+  // The API only reads the chain: it never gets the anchoring key.
+  const anchoring = { chain: anchorChainFromConfig(config.anchor, false), publicRateLimit: config.publicRateLimit, scheduleMinute: config.anchor.scheduleMinute };
+  const { koa, drain } = createApp({ pool, temporal, taskQueue: config.temporal.taskQueue, log, ingest: config.ingest, anchoring });
   const server: Server = await new Promise((resolve, reject) => {
     const s = koa.listen(config.api.port, config.api.host, () => resolve(s));
     s.once('error', reject);

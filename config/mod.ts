@@ -13,7 +13,7 @@ export const ANCHOR_CHAINS = ['local', 'base', 'base-sepolia'] as const;
 export type AnchorChainName = (typeof ANCHOR_CHAINS)[number];
 
 /** Per chain: id, confirmations waited for by default, and the explorer a transaction links to. */
-const CHAIN_DEFAULTS: Record<AnchorChainName, { chainId: number; confirmations: number; explorerUrl?: string }> = {
+export const ANCHOR_CHAIN_DEFAULTS: Record<AnchorChainName, { chainId: number; confirmations: number; explorerUrl?: string }> = {
   local: { chainId: 31337, confirmations: 1 },
   base: { chainId: 8453, confirmations: 10, explorerUrl: 'https://basescan.org' },
   'base-sepolia': { chainId: 84532, confirmations: 5, explorerUrl: 'https://sepolia.basescan.org' },
@@ -133,10 +133,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       recoverySweepSeconds: e.RECOVERY_SWEEP_SECONDS, recoveryMinAgeSeconds: e.RECOVERY_MIN_AGE_SECONDS,
     },
     anchor: {
-      rpcUrl: e.EVM_RPC_URL, chain: e.ANCHOR_CHAIN, chainId: CHAIN_DEFAULTS[e.ANCHOR_CHAIN].chainId,
+      rpcUrl: e.EVM_RPC_URL, chain: e.ANCHOR_CHAIN, chainId: ANCHOR_CHAIN_DEFAULTS[e.ANCHOR_CHAIN].chainId,
       privateKey: e.ANCHOR_PRIVATE_KEY?.toLowerCase() as `0x${string}` | undefined,
-      confirmations: e.ANCHOR_CONFIRMATIONS ?? CHAIN_DEFAULTS[e.ANCHOR_CHAIN].confirmations,
-      explorerUrl: (e.ANCHOR_EXPLORER_URL ?? CHAIN_DEFAULTS[e.ANCHOR_CHAIN].explorerUrl)?.replace(/\/+$/, ''),
+      confirmations: e.ANCHOR_CONFIRMATIONS ?? ANCHOR_CHAIN_DEFAULTS[e.ANCHOR_CHAIN].confirmations,
+      explorerUrl: (e.ANCHOR_EXPLORER_URL ?? ANCHOR_CHAIN_DEFAULTS[e.ANCHOR_CHAIN].explorerUrl)?.replace(/\/+$/, ''),
       evmPort: e.EVM_PORT, scheduleMinute: e.ANCHOR_SCHEDULE_MINUTE,
     },
     publicRateLimit: { perMinute: e.PUBLIC_RATE_LIMIT_PER_MINUTE, burst: e.PUBLIC_RATE_LIMIT_BURST },

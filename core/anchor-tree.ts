@@ -45,6 +45,46 @@ export function eventInclusionProof(leafIndex: number, runEventHashes: readonly 
   return { leaf_index: leafIndex, tree_size: treeSize, path: path.map(toHex) };
 }
 
+/**
+ * Every level of the left-balanced tree over `leaves` (leaf hashes), as hex, bottom-up: the
+ * RFC 9162 §2.1.1 tree built by carrying an odd last node up unchanged. Lets all audit paths
+ * of a tree be read off in O(n log n) instead of O(n) hashes per path.
+ */
+export function treeLevels(leaves: readonly Uint8Array[]): string[][] {
+  const levels: string[][] = [leaves.map(toHex)];
+  let nodes = leaves;
+  while (nodes.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i + 1 < nodes.length; i += 2) next.push(hashChildren(nodes[i]!, nodes[i + 1]!));
+    if (nodes.length % 2 === 1) next.push(nodes[nodes.length - 1]!);
+    levels.push(next.map(toHex));
+    nodes = next;
+  }
+  return levels;
+}
+
+/** The audit path of leaf `index` read off {@link treeLevels} (same siblings as inclusionPath). */
+export function pathFromLevels(levels: readonly string[][], index: number): string[] {
+  const path: string[] = [];
+  for (let l = 0, i = index; l < levels.length - 1; l++, i >>>= 1) {
+    // No sibling means the node is the odd last one, carried up unchanged.
+    if ((i ^ 1) < levels[l]!.length) path.push(levels[l]![i ^ 1]!);
+  }
+  return path;
+}
+
+/**
+ * The inclusion proofs of every leaf of run `run` of a day tree, from that run's event hashes
+ * and the stored subtree roots: what a bundle streams, a run at a time.
+ *
+ * @example runInclusionProofs(2, hashesOfRun2, subtreeRoots, 1000)[0] // => proof of leaf 512
+ */
+export function runInclusionProofs(run: number, runEventHashes: readonly Uint8Array[], subtreeRoots: readonly Uint8Array[], treeSize: number): InclusionProofJson[] {
+  const levels = treeLevels(runEventHashes.map((h) => hashLeaf(h)));
+  const upper = pathFromLevels(treeLevels(subtreeRoots), run);
+  return runEventHashes.map((_, j) => ({ leaf_index: run * SUBTREE_SIZE + j, tree_size: treeSize, path: [...pathFromLevels(levels, j), ...upper] }));
+}
+
 /** The day's global tree over anchor hashes (hex), in the given (workspace id) order. */
 export interface GlobalTree {
   root: string;
@@ -59,26 +99,9 @@ export interface GlobalTree {
  */
 export function buildGlobalTree(anchorHashes: readonly string[]): GlobalTree {
   if (anchorHashes.length === 0) throw new RangeError('a global tree needs at least one anchor');
-  // Levels are kept so each path is read off them: O(n log n) for all n proofs, not O(n²).
-  const levels: string[][] = [];
-  let nodes = anchorHashes.map((h) => hashLeaf(fromHex(h)));
-  levels.push(nodes.map(toHex));
-  while (nodes.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i + 1 < nodes.length; i += 2) next.push(hashChildren(nodes[i]!, nodes[i + 1]!));
-    if (nodes.length % 2 === 1) next.push(nodes[nodes.length - 1]!);
-    levels.push(next.map(toHex));
-    nodes = next;
-  }
+  const levels = treeLevels(anchorHashes.map((h) => hashLeaf(fromHex(h))));
   const root = levels[levels.length - 1]![0]!;
-  const proofs = anchorHashes.map((_, index) => {
-    const path: string[] = [];
-    for (let l = 0, i = index; l < levels.length - 1; l++, i >>>= 1) {
-      // No sibling means the node is the odd last one, carried up unchanged (RFC 9162 §2.1.1).
-      if ((i ^ 1) < levels[l]!.length) path.push(levels[l]![i ^ 1]!);
-    }
-    return { leaf_index: index, tree_size: anchorHashes.length, path, root };
-  });
+  const proofs = anchorHashes.map((_, index) => ({ leaf_index: index, tree_size: anchorHashes.length, path: pathFromLevels(levels, index), root }));
   return { root, proofs };
 }
 

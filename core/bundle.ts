@@ -16,7 +16,8 @@ import {
 } from './anchor-proof.ts';
 import { CanonicalJsonError } from './canonical.ts';
 import { fromHex, toHex } from './hex.ts';
-import { hashChildren, hashLeaf, inclusionPath, rootOfHashes, SUBTREE_SIZE } from './merkle.ts';
+import { pathFromLevels, treeLevels } from './anchor-tree.ts';
+import { hashLeaf, inclusionPath, rootOfHashes, SUBTREE_SIZE } from './merkle.ts';
 import type { StoredChainedEvent } from './verify-chain.ts';
 
 export const BUNDLE_TYPE = 'sealtrail.anchor_bundle';
@@ -241,10 +242,10 @@ export class BundleEventChecker {
       const e = entries[j]!;
       if (e.eventHash === null || !e.inclusion || e.inclusion.leaf_index !== first + j || e.inclusion.tree_size !== size) return undefined;
     }
-    const levels = levelsOf(entries.map((e) => hashLeaf(fromHex(e.eventHash!))));
+    const levels = treeLevels(entries.map((e) => hashLeaf(fromHex(e.eventHash!))));
     if (levels[levels.length - 1]![0] !== this.#subtreeRoots[chunk]) return undefined;
     const upper = this.#upperPath(chunk);
-    return entries.map((_, j) => [...pathInLevels(levels, j), ...upper]);
+    return entries.map((_, j) => [...pathFromLevels(levels, j), ...upper]);
   }
 
   #upperPath(chunk: number): string[] {
@@ -255,32 +256,6 @@ export class BundleEventChecker {
     }
     return path;
   }
-}
-
-/** Every level of the left-balanced tree over `leaves`, as hex, bottom-up (RFC 9162 §2.1.1). */
-function levelsOf(leaves: Uint8Array[]): string[][] {
-  const levels: string[][] = [leaves.map(toHex)];
-  let nodes = leaves;
-  while (nodes.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i + 1 < nodes.length; i += 2) next.push(hashChildren(nodes[i]!, nodes[i + 1]!));
-    if (nodes.length % 2 === 1) next.push(nodes[nodes.length - 1]!);
-    levels.push(next.map(toHex));
-    nodes = next;
-  }
-  return levels;
-}
-
-/** The audit path of leaf `index` read off the levels (same sibling rule as inclusionPath). */
-function pathInLevels(levels: readonly string[][], index: number): string[] {
-  const path: string[] = [];
-  let i = index;
-  for (let l = 0; l < levels.length - 1; l++) {
-    const sibling = i ^ 1;
-    if (sibling < levels[l]!.length) path.push(levels[l]![sibling]!);
-    i >>>= 1;
-  }
-  return path;
 }
 
 function samePath(given: unknown, expected: readonly string[]): boolean {

@@ -36,4 +36,7 @@ export {
   BUNDLE_TYPE, BUNDLE_VERSION, BundleEventChecker, summarizeBundle, verifyBundle, verifyBundleHeader,
   type BundleEventLine, type BundleHeader, type BundleReport, type EventVerdict,
 } from './bundle.ts';
-export { buildDayTree, buildGlobalTree, eventInclusionProof, packHashes, unpackHashes, type DayTree, type GlobalTree } from './anchor-tree.ts';
+export {
+  buildDayTree, buildGlobalTree, eventInclusionProof, packHashes, pathFromLevels, runInclusionProofs, treeLevels, unpackHashes,
+  type DayTree, type GlobalTree,
+} from './anchor-tree.ts';

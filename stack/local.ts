@@ -5,6 +5,7 @@ import type { Logger } from '../log/mod.ts';
 import { authenticateApiKey, createApiKey, createPool, createWorkspace, listWorkspaces, migrate } from '../store/mod.ts';
 import { startEmbeddedPostgres } from './postgres.ts';
 import { assertPortFree, spawnManaged, StartupError, waitUntil, type ManagedProcess } from './process.ts';
+import { startLocalEvmNode } from './evm.ts';
 import { startTemporalDevServer } from './temporal.ts';
 
 /** What `npm start` prints and writes to `.sealtrail/local.json` for scripts. */
@@ -76,7 +77,16 @@ export async function startLocalStack(config: Config, log: Logger, entry: string
         uiUrl = temporal.uiUrl;
       }
 
-      const childEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress };
+      // The local chain anchors go to, unless an RPC URL points elsewhere (docs/api/anchors.md).
+      let evmRpcUrl = config.anchor.rpcUrl;
+      if (!evmRpcUrl && config.anchor.chain === 'local') {
+        log.info('starting the local EVM node', { port: config.anchor.evmPort });
+        const evm = await startLocalEvmNode({ port: config.anchor.evmPort, logFile: join(logs, 'evm.log'), pidFile: join(config.dataDir, 'evm.pid'), stateDir: join(config.dataDir, 'evm') });
+        started.push({ name: 'evm', stop: evm.stop });
+        evmRpcUrl = evm.rpcUrl;
+      }
+
+      const childEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, EVM_RPC_URL: evmRpcUrl };
       const apiUrl = `http://${config.api.host}:${config.api.port}`;
       const credentials = await firstWorkspaceKey(pool, config.dataDir);
       for (const role of ['worker', 'api'] as const) {

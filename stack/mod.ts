@@ -3,3 +3,4 @@ export { embeddedDatabaseUrl, localInfoPath, readLocalInfo, startLocalStack, typ
 export { startEmbeddedPostgres, type EmbeddedPostgres } from './postgres.ts';
 export { assertPortFree, spawnManaged, StartupError, waitUntil, type ManagedProcess } from './process.ts';
 export { resolveTemporalCli, SEARCH_ATTRIBUTES, startTemporalDevServer, type TemporalDevServer } from './temporal.ts';
+export { startLocalEvmNode, type LocalEvmNode } from './evm.ts';

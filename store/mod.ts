@@ -9,3 +9,7 @@ export {
 export { findPendingBatches, isQueued, writeInboxBatch, type InboxWrite, type PendingBatch, type Receipt, type ReceiptStatus } from './inbox.ts';
 export { chainHead, EVENT_COLUMNS, eventFromRow, eventsAfter, seqBefore, type StoredEvent } from './events.ts';
 export { escapeLike, eventPageStatements, findEvent, queryEvents, type ActionFilter, type EventFilter, type EventPage, type EventPageRequest, type MatchCount, type Statement } from './event-query.ts';
+export {
+  anchorRecordOf, anchorsOfRun, findAnchor, findAnchorCovering, findRun, findRunByPeriod, findRunByTxHash, findStoredAnchor,
+  latestRun, listAnchors, previousAnchorOf, type AnchorRun, type AnchorWithRun, type StoredAnchor,
+} from './anchors.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   anchorRecordHash, buildDayTree, buildGlobalTree, BundleEventChecker, checkAnchorTransaction, computeEventHash, dayPeriod,
-  decodeAnchorPayload, encodeAnchorPayload, eventInclusionProof, fromHex, packHashes, sha256, SUBTREE_SIZE, toHex, unpackHashes,
+  decodeAnchorPayload, encodeAnchorPayload, eventInclusionProof, fromHex, packHashes, runInclusionProofs, sha256, SUBTREE_SIZE, toHex, unpackHashes,
   verifyBundle, verifyEventProof, type AnchorRecord, type BundleEventLine, type BundleHeader, type EventProof,
   type InclusionProofJson, type ObservedAnchorTransaction, type StoredChainedEvent,
 } from '../core/mod.ts';
@@ -37,6 +37,17 @@ describe('anchor test vectors (computed independently from docs/integrity.md)', 
         const runHashes = hashes.slice(run * SUBTREE_SIZE, (run + 1) * SUBTREE_SIZE);
         expect(eventInclusionProof(expected.leaf_index, runHashes, roots, tree.events_count)).toEqual(expected);
       }
+    }
+  });
+
+  it('answers a whole run of proofs at once, identical to one-by-one proofs', () => {
+    const tree = vectors.day_trees[0]!;
+    const hashes = hashesOf(tree).map(fromHex);
+    const roots = tree.subtree_roots.map(fromHex);
+    for (const run of [0, 2]) {
+      const runHashes = hashes.slice(run * SUBTREE_SIZE, (run + 1) * SUBTREE_SIZE);
+      expect(runInclusionProofs(run, runHashes, roots, tree.events_count))
+        .toEqual(runHashes.map((_, j) => eventInclusionProof(run * SUBTREE_SIZE + j, runHashes, roots, tree.events_count)));
     }
   });
 

@@ -5,12 +5,12 @@
 import { join } from 'node:path';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { createActivities, openGeoLookup } from '../activities/mod.ts';
+import { anchorChainFromConfig, createActivities, openGeoLookup } from '../activities/mod.ts';
 import { required, type Config } from '../config/mod.ts';
 import type { Logger } from '../log/mod.ts';
 import { SEARCH_ATTRIBUTES } from '../stack/temporal.ts';
 import { createPool } from '../store/mod.ts';
-import { RECOVERY_WORKFLOW, recoveryScheduleId } from '../workflows/ids.ts';
+import { ANCHOR_SCHEDULE_WORKFLOW, anchorScheduleId, RECOVERY_WORKFLOW, recoveryScheduleId } from '../workflows/ids.ts';
 
 export const WORKFLOWS_PATH = join(import.meta.dirname, '..', 'workflows', 'mod.ts');
 
@@ -47,6 +47,26 @@ export async function ensureRecoverySchedule(client: Client, taskQueue: string, 
   }
 }
 
+/**
+ * Creates (or brings up to date) the daily anchoring schedule: at `minuteOfDay` minutes past
+ * 00:00 UTC it anchors every closed day not anchored yet. It is also triggered once now, so a
+ * worker that was down at that time catches up when it starts.
+ */
+export async function ensureAnchorSchedule(client: Client, taskQueue: string, minuteOfDay: number): Promise<void> {
+  const spec = { calendars: [{ hour: Math.floor(minuteOfDay / 60), minute: minuteOfDay % 60 }] };
+  const action = { type: 'startWorkflow' as const, workflowType: ANCHOR_SCHEDULE_WORKFLOW, workflowId: `anchor-closed-days-${taskQueue}`, taskQueue, args: [] };
+  const handle = client.schedule.getHandle(anchorScheduleId(taskQueue));
+  try {
+    await client.schedule.create({ scheduleId: anchorScheduleId(taskQueue), spec, action, policies: { overlap: 'SKIP', catchupWindow: '1 day' } });
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    await handle.update((previous) => ({ ...previous, spec, action })).catch((e: unknown) => {
+      if (!(e instanceof ScheduleNotFoundError)) throw e;
+    });
+  }
+  await handle.trigger('SKIP');
+}
+
 export interface RunningWorker { run: Promise<void>; shutdown(): Promise<void> }
 
 export interface WorkerOptions {
@@ -67,12 +87,16 @@ export async function runWorker(config: Config, log: Logger, options: WorkerOpti
   const client = new Client({ connection, namespace });
   await ensureSearchAttributes(connection, namespace);
   await ensureRecoverySchedule(client, taskQueue, config.ingest.recoverySweepSeconds);
+  const chain = anchorChainFromConfig(config.anchor, true);
+  if (chain) await ensureAnchorSchedule(client, taskQueue, config.anchor.scheduleMinute);
+  else log.warn('anchoring is off: EVM_RPC_URL is not set');
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace,
     taskQueue,
     workflowBundle: options.workflowBundle ?? (config.temporal.workflowBundle ? { codePath: config.temporal.workflowBundle } : await bundleWorkflows()),
-    activities: createActivities({ pool, geo, temporal: client, taskQueue, recoveryMinAgeSeconds: config.ingest.recoveryMinAgeSeconds }),
+    activities: createActivities({ pool, geo, temporal: client, taskQueue, recoveryMinAgeSeconds: config.ingest.recoveryMinAgeSeconds,
+      anchoring: chain && { chain, log: log.child({ component: 'anchoring' }) } }),
     maxConcurrentActivityTaskExecutions: 32,
     maxConcurrentLocalActivityExecutions: 32,
     shutdownGraceTime: '10 seconds',

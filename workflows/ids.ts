@@ -19,3 +19,25 @@ export interface IngestBatchInput { batchId: string; workspaceId: string }
 
 /** What it returns: counts and chain positions. */
 export interface IngestBatchResult { batchId: string; appended: number; firstSeq: number | null; lastSeq: number | null }
+
+export const ANCHOR_DAY_WORKFLOW = 'anchorDay';
+export const ANCHOR_SCHEDULE_WORKFLOW = 'anchorClosedDays';
+/** One daily anchoring schedule per task queue. */
+export const anchorScheduleId = (taskQueue: string) => `sealtrail-anchor-daily-${taskQueue}`;
+/** One workflow per day and task queue, so the schedule and the CLI never anchor a day twice at once. */
+export const anchorDayWorkflowId = (taskQueue: string, day: string) => `anchor-day-${taskQueue}-${day}`;
+
+/** A UTC day, `YYYY-MM-DD`. */
+export interface AnchorDayInput { day: string }
+
+/** What anchoring a day did: nothing (no events anywhere), or one confirmed transaction. */
+export interface AnchorDayResult {
+  day: string;
+  status: 'empty' | 'confirmed';
+  runId: string | null;
+  anchors: number;
+  events: number;
+  globalRoot: string | null;
+  txHash: string | null;
+  blockNumber: number | null;
+}

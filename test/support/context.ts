@@ -6,11 +6,13 @@ import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
-import { createActivities, openGeoLookup, type GeoLookup } from '../../activities/mod.ts';
+import { generatePrivateKey } from 'viem/accounts';
+import { createActivities, openAnchorChain, openGeoLookup, type AnchorChain, type GeoLookup } from '../../activities/mod.ts';
 import { createApp } from '../../api/mod.ts';
 import { silentLogger } from '../../log/mod.ts';
 import { createApiKey, createPool, createWorkspace, type Permission } from '../../store/mod.ts';
 import { ensureRecoverySchedule } from '../../worker/mod.ts';
+import { ANCHOR_DAY_WORKFLOW, anchorDayWorkflowId, type AnchorDayResult } from '../../workflows/ids.ts';
 import { readRuntime, TEMPLATE_DB, type TestRuntime } from './runtime.ts';
 
 let geo: Promise<GeoLookup> | undefined;
@@ -37,12 +39,21 @@ export interface TestContext {
   /** fetch against the API with a bearer key. */
   api(key: string, path: string, init?: { method?: string; body?: unknown; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
+  /** With `anchoring`: the chain and the context's own signing account. */
+  chain?: AnchorChain;
+  /** With `anchoring`: runs the anchorDay workflow for a UTC day and returns its result. */
+  anchorDay(day: string): Promise<AnchorDayResult>;
 }
 
 export interface ContextOptions {
   worker?: boolean;
   recovery?: { everySeconds: number; minAgeSeconds: number };
   ingest?: { groupCommitMs?: number; groupMaxEvents?: number };
+  /**
+   * Anchoring on the run's local EVM node (or `rpcUrl`), signed by a fresh account funded for
+   * this context only, so test files running at once never share a nonce sequence.
+   */
+  anchoring?: { rpcUrl?: string; confirmations?: number; pollMs?: number; abandonAfterMs?: number; publicRateLimit?: { perMinute: number; burst: number } };
 }
 
 export async function createTestContext(options: ContextOptions = {}): Promise<TestContext> {
@@ -60,6 +71,9 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
   geo ??= openGeoLookup();
   const recovery = options.recovery ?? { everySeconds: 3600, minAgeSeconds: 3600 };
 
+  const chain = options.anchoring ? await fundedTestChain(options.anchoring.rpcUrl ?? runtime.evmRpcUrl, options.anchoring.confirmations ?? 1) : undefined;
+  const anchoring = chain && { chain, pollMs: options.anchoring?.pollMs ?? 200, abandonAfterMs: options.anchoring?.abandonAfterMs };
+
   let worker: { worker: Worker; run: Promise<void>; connection: NativeConnection } | undefined;
   const startWorker = async () => {
     if (worker) return;
@@ -68,7 +82,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     const w = await Worker.create({
       connection: native, namespace: 'default', taskQueue,
       workflowBundle: { codePath: runtime.bundlePath },
-      activities: createActivities({ pool, geo: await geo!, temporal, taskQueue, recoveryMinAgeSeconds: recovery.minAgeSeconds }),
+      activities: createActivities({ pool, geo: await geo!, temporal, taskQueue, recoveryMinAgeSeconds: recovery.minAgeSeconds, anchoring }),
     });
     worker = { worker: w, run: w.run(), connection: native };
   };
@@ -84,12 +98,16 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
   if (options.recovery) await ensureRecoverySchedule(temporal, taskQueue, recovery.everySeconds);
 
   const { koa, drain } = createApp({ pool, temporal, taskQueue, log: silentLogger,
-    ingest: { groupCommitMs: options.ingest?.groupCommitMs ?? 2, groupMaxEvents: options.ingest?.groupMaxEvents ?? 1000 } });
+    ingest: { groupCommitMs: options.ingest?.groupCommitMs ?? 2, groupMaxEvents: options.ingest?.groupMaxEvents ?? 1000 },
+    anchoring: { chain, publicRateLimit: options.anchoring?.publicRateLimit } });
   const server: Server = await new Promise((resolve) => { const s = koa.listen(0, '127.0.0.1', () => resolve(s)); });
   const apiUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
   return {
-    runtime, databaseUrl, pool, temporal, taskQueue, apiUrl, startWorker, stopWorker,
+    runtime, databaseUrl, pool, temporal, taskQueue, apiUrl, startWorker, stopWorker, chain,
+    async anchorDay(day) {
+      return await temporal.workflow.execute(ANCHOR_DAY_WORKFLOW, { taskQueue, workflowId: anchorDayWorkflowId(taskQueue, day), args: [{ day }] }) as AnchorDayResult;
+    },
     async workspace(permissions = ['admin']) {
       const ws = await createWorkspace(pool, `test ${name}`);
       const { key } = await createApiKey(pool, { workspaceId: ws.id, name: 'test', permissions });
@@ -116,6 +134,14 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
       await pool.end();
     },
   };
+}
+
+/** A chain handle on `rpcUrl` signing with a new account that the dev node funds (hardhat_setBalance). */
+async function fundedTestChain(rpcUrl: string, confirmations: number): Promise<AnchorChain> {
+  const privateKey = generatePrivateKey();
+  const chain = openAnchorChain({ rpcUrl, name: 'local', chainId: 31337, confirmations, privateKey });
+  await chain.client.request({ method: 'hardhat_setBalance' as never, params: [chain.account!.address, '0x3635c9adc5dea00000'] as never });
+  return chain;
 }
 
 /** Polls until `check` returns a value that is not undefined/false, or fails after `timeoutMs`. */

@@ -13,6 +13,8 @@ export interface TestRuntime {
   temporalAddress: string;
   temporalUiUrl: string;
   bundlePath: string;
+  /** JSON-RPC URL of the run's local EVM node (Hardhat, chain id 31337). */
+  evmRpcUrl: string;
 }
 
 export function readRuntime(): TestRuntime {

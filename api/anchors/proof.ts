@@ -1,0 +1,105 @@
+/**
+ * Assembling per-event proofs and bundles from stored data. A proof reads the event, its
+ * anchor, and the ≤256 event hashes of its run (a seq range on the primary key); the rest of
+ * the path comes from the anchor's stored subtree roots and global path.
+ */
+import type pg from 'pg';
+import {
+  dayPeriod, EVENT_PROOF_VERSION, eventInclusionProof, runInclusionProofs, SUBTREE_SIZE, unpackHashes,
+  type BundleHeader, type EventProof, type StoredChainedEvent,
+} from '../../core/mod.ts';
+import {
+  anchorRecordOf, EVENT_COLUMNS, eventFromRow, findAnchorCovering, findStoredAnchor, isQueued,
+  type AnchorWithRun, type StoredEvent,
+} from '../../store/mod.ts';
+import { transactionRef, type ExplorerLookup } from './presenter.ts';
+
+/** The hashed fields and hashes of an event, without the storage-only seq. */
+export function proofEvent(stored: StoredEvent): StoredChainedEvent {
+  const { seq: _seq, ...event } = stored;
+  return event;
+}
+
+/** The ≤256 stored event hashes of run `run` of an anchor, in chain order. */
+async function runHashes(pool: pg.Pool, { anchor }: AnchorWithRun, run: number): Promise<Uint8Array[]> {
+  const from = anchor.first_seq + run * SUBTREE_SIZE;
+  const to = Math.min(anchor.last_seq, from + SUBTREE_SIZE - 1);
+  const { rows } = await pool.query<{ hashes: Buffer | null }>(
+    `SELECT string_agg(event_hash, ''::bytea ORDER BY seq) AS hashes FROM events WHERE workspace_id = $1 AND seq BETWEEN $2 AND $3`,
+    [anchor.workspace_id, from, to]);
+  return rows[0]?.hashes ? unpackHashes(rows[0].hashes) : [];
+}
+
+export type EventProofResult =
+  | { kind: 'proof'; proof: EventProof }
+  | { kind: 'not_found'; queued: boolean }
+  | { kind: 'not_anchored'; day: string; anchoredFrom: string };
+
+/**
+ * The proof of one event of the workspace: its fields and hashes, its path to the anchored
+ * workspace-day root, the anchor record, its path to the global root, and the transaction.
+ */
+export async function loadEventProof(pool: pg.Pool, explorer: ExplorerLookup, workspaceId: string, eventId: string, scheduleMinute: number): Promise<EventProofResult> {
+  const { rows } = await pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1 AND workspace_id = $2`, [eventId, workspaceId]);
+  if (!rows[0]) return { kind: 'not_found', queued: await isQueued(pool, workspaceId, eventId) };
+  const stored = eventFromRow(rows[0]);
+  const found = await findAnchorCovering(pool, workspaceId, stored.created_at);
+  if (!found || stored.seq < found.anchor.first_seq || stored.seq > found.anchor.last_seq) {
+    const day = stored.created_at.slice(0, 10);
+    const from = new Date(Date.parse(dayPeriod(day)!.period_end) + scheduleMinute * 60_000).toISOString();
+    return { kind: 'not_anchored', day, anchoredFrom: from };
+  }
+  const { anchor, run } = found;
+  const leaf = stored.seq - anchor.first_seq;
+  const hashes = await runHashes(pool, found, Math.floor(leaf / SUBTREE_SIZE));
+  return {
+    kind: 'proof',
+    proof: {
+      v: EVENT_PROOF_VERSION,
+      event: proofEvent(stored),
+      inclusion: eventInclusionProof(leaf, hashes, anchor.subtree_roots, anchor.events_count),
+      anchor: { id: anchor.id, record: anchorRecordOf(anchor), hash: anchor.anchor_hash },
+      global: { leaf_index: anchor.global_index, tree_size: run.anchors_count, path: anchor.global_path, root: run.global_root },
+      transaction: transactionRef(run, explorer),
+    },
+  };
+}
+
+/** The first line of an anchor's bundle. */
+export async function bundleHeader(pool: pg.Pool, explorer: ExplorerLookup, found: AnchorWithRun): Promise<BundleHeader> {
+  const { anchor, run } = found;
+  const previous = anchor.previous_anchor_id ? await findStoredAnchor(pool, anchor.previous_anchor_id) : undefined;
+  return {
+    type: 'sealtrail.anchor_bundle',
+    v: 1,
+    anchor: { id: anchor.id, record: anchorRecordOf(anchor), hash: anchor.anchor_hash },
+    previous_anchor: previous ? { id: previous.id, record: anchorRecordOf(previous), hash: previous.anchor_hash } : null,
+    subtree_size: SUBTREE_SIZE,
+    subtree_roots: anchor.subtree_roots.map((r) => Buffer.from(r).toString('hex')),
+    global: { leaf_index: anchor.global_index, tree_size: run.anchors_count, path: anchor.global_path, root: run.global_root },
+    transaction: transactionRef(run, explorer),
+  };
+}
+
+/**
+ * The event lines of an anchor's bundle, one run of 256 events at a time (one seq-range
+ * query each), each line `{"type":"event","event":…,"inclusion":…}` + newline.
+ */
+export async function* bundleEventLines(pool: pg.Pool, found: AnchorWithRun): AsyncGenerator<string> {
+  const { anchor } = found;
+  const runs = Math.ceil(anchor.events_count / SUBTREE_SIZE);
+  for (let run = 0; run < runs; run++) {
+    const from = anchor.first_seq + run * SUBTREE_SIZE;
+    const to = Math.min(anchor.last_seq, from + SUBTREE_SIZE - 1);
+    const { rows } = await pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`,
+      [anchor.workspace_id, from, to]);
+    const events = rows.map((r) => eventFromRow(r));
+    // Paths come from the stored hashes the anchor was built from; a verifier recomputes and compares.
+    const proofs = runInclusionProofs(run, events.map((e) => Buffer.from(e.event_hash, 'hex')), anchor.subtree_roots, anchor.events_count);
+    let chunk = '';
+    for (let j = 0; j < events.length; j++) {
+      chunk += `${JSON.stringify({ type: 'event', event: proofEvent(events[j]!), inclusion: proofs[j] })}\n`;
+    }
+    yield chunk;
+  }
+}
