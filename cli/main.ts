@@ -9,6 +9,8 @@ import { createLogger } from '../log/mod.ts';
 import { StartupError } from '../stack/mod.ts';
 import { runKeysCommand, runWorkspaceCommand } from './manage.ts';
 import { runServiceCommand } from './service.ts';
+import { runAnchorCommand, runBundleCommand, runProofCommand } from './anchor.ts';
+import { runVerifyBundleCommand } from './verify-bundle.ts';
 
 const USAGE = `usage: sealtrail <command> [options]
 
@@ -22,6 +24,13 @@ commands:
                                         create an API key; the key is shown once
   keys list [--workspace ID] [--json]
   keys revoke <key-id> [--workspace ID]
+  anchor [--date YYYY-MM-DD] [--json]   anchor a closed UTC day now (default yesterday) and wait for confirmation
+  bundle --anchor ID [--api URL] [--key KEY] > day.jsonl
+                                        download an anchor's bundle: the anchor, then every event with its proof
+  proof --event ID [--api URL] [--key KEY] > proof.json
+                                        download one event's proof
+  verify-bundle <file> --rpc URL [--signer 0x…] [--min-confirmations N] [--threads N] [--quiet]
+                                        check a bundle or proof offline against the chain; exit 1 on any failure
 
 Without DATABASE_URL the management commands use the embedded PostgreSQL of a running \`npm start\`,
 and --workspace defaults to the workspace it created.`;
@@ -34,6 +43,16 @@ async function main(argv: string[]): Promise<number> {
       workspace: { type: 'string' },
       name: { type: 'string' },
       permissions: { type: 'string' },
+      date: { type: 'string' },
+      anchor: { type: 'string' },
+      event: { type: 'string' },
+      api: { type: 'string' },
+      key: { type: 'string' },
+      rpc: { type: 'string' },
+      signer: { type: 'string' },
+      'min-confirmations': { type: 'string' },
+      threads: { type: 'string' },
+      quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -48,6 +67,14 @@ async function main(argv: string[]): Promise<number> {
       return await runWorkspaceCommand(rest, values, config);
     case 'keys':
       return await runKeysCommand(rest, values, config);
+    case 'anchor':
+      return await runAnchorCommand(values, config);
+    case 'bundle':
+      return await runBundleCommand(values, config);
+    case 'proof':
+      return await runProofCommand(values, config);
+    case 'verify-bundle':
+      return await runVerifyBundleCommand(rest, values);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -1,0 +1,79 @@
+/**
+ * Checking a run of bundle lines and writing one verdict line per event; shared by the
+ * verifier's main thread and its worker threads (cli/verify-bundle.ts).
+ */
+import { BundleEventChecker, type BundleHeader, type EventVerdict } from '../core/mod.ts';
+
+export interface SliceResult {
+  start: number;
+  count: number;
+  /** Events with at least one failure. */
+  failed: number;
+  firstEventHash: string | null;
+  firstPreviousEventHash: string | null | undefined;
+  lastEventHash: string | null;
+  /** Verdict lines, in order (only failures when quiet). */
+  text: string;
+}
+
+/** `ok   <line> <event id>` or `FAIL <line> <event id>: <code>: <message>; …` */
+export function formatVerdict(v: EventVerdict): string {
+  const id = v.event_id ?? '(no id)';
+  if (v.failures.length === 0) return `ok   ${v.position} ${id}\n`;
+  return `FAIL ${v.position} ${id}: ${v.failures.map((f) => `${f.code}: ${f.message}`).join('; ')}\n`;
+}
+
+/** Checks consecutive event lines with one checker, carrying its state from call to call. */
+export class SliceRunner {
+  readonly #checker: BundleEventChecker;
+  readonly #quiet: boolean;
+  #firstEventHash: string | null | undefined;
+
+  constructor(header: BundleHeader, options: { start: number; previousEventHash?: string | null; quiet: boolean }) {
+    this.#checker = new BundleEventChecker(header, { startPosition: options.start, previousEventHash: options.previousEventHash });
+    this.#quiet = options.quiet;
+  }
+
+  get checker(): BundleEventChecker { return this.#checker; }
+  get firstEventHash(): string | null { return this.#firstEventHash ?? null; }
+
+  /** Checks `lines` (raw JSON text); returns the verdict text and failure count of the verdicts completed. */
+  push(lines: readonly string[]): { text: string; failed: number } {
+    let text = '';
+    let failed = 0;
+    const take = (verdicts: EventVerdict[]) => {
+      for (const v of verdicts) {
+        if (v.failures.length > 0) failed++;
+        if (!this.#quiet || v.failures.length > 0) text += formatVerdict(v);
+      }
+    };
+    for (const raw of lines) {
+      let line: unknown;
+      try { line = JSON.parse(raw); } catch { line = null; }
+      if (this.#firstEventHash === undefined) this.#firstEventHash = (line as { event?: { event_hash?: string } } | null)?.event?.event_hash ?? null;
+      take(this.#checker.push(line));
+    }
+    return { text, failed };
+  }
+
+  finish(): { text: string; failed: number } {
+    let text = '';
+    let failed = 0;
+    for (const v of this.#checker.finish()) {
+      if (v.failures.length > 0) failed++;
+      if (!this.#quiet || v.failures.length > 0) text += formatVerdict(v);
+    }
+    return { text, failed };
+  }
+}
+
+/** Checks one independent slice of lines starting at line `start` (a multiple of 256). */
+export function checkSlice(header: BundleHeader, start: number, lines: readonly string[], quiet: boolean, previousEventHash?: string | null): SliceResult {
+  const runner = new SliceRunner(header, { start, previousEventHash, quiet });
+  const a = runner.push(lines);
+  const b = runner.finish();
+  return {
+    start, count: runner.checker.count, failed: a.failed + b.failed, firstEventHash: runner.firstEventHash,
+    firstPreviousEventHash: runner.checker.firstPreviousEventHash, lastEventHash: runner.checker.lastEventHash, text: a.text + b.text,
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * `sealtrail verify-bundle <file> --rpc <url>`: the offline verifier. It checks a bundle (or a
+ * single-event proof) with no call to the service: every event hash and chain link is
+ * recomputed, every inclusion proof checked, and the global root read from the transaction on
+ * the chain itself. One verdict line per event; exit status 0 only when everything holds.
+ *
+ * Event lines are checked by worker threads in slices of whole 256-event runs; the main thread
+ * joins the slices (links across them, counts). Should any slice fail, the rest is checked in
+ * one thread from that slice on, so every reason is exactly what a sequential check reports.
+ */
+import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
+import { Worker } from 'node:worker_threads';
+import {
+  checkAnchorTransaction, summarizeBundle, verifyBundleHeader, verifyEventProof,
+  type BundleHeader, type EventProof, type ProofFailure,
+} from '../core/mod.ts';
+import { openAnchorChain, readAnchorTransaction } from '../activities/anchoring/chain.ts';
+import { SliceRunner, type SliceResult } from './bundle-slice.ts';
+import { CliError } from './manage.ts';
+
+export interface VerifyOptions {
+  file: string;
+  rpc: string;
+  /** Require this sender instead of the one the bundle names. */
+  signer?: string;
+  quiet: boolean;
+  threads: number;
+  minConfirmations: number;
+  out: (text: string) => void;
+}
+
+/** Lines per slice sent to a worker: whole 256-event runs. */
+const SLICE_LINES = 16 * 256;
+
+/** Non-empty lines of the file from line `from` on (0-based, header included), in batches. */
+async function* lineBatches(path: string, from = 0): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  let index = 0;
+  const keep = (lines: string[]) => {
+    const out: string[] = [];
+    for (const l of lines) {
+      if (l.trim() === '') continue;
+      if (index++ >= from) out.push(l);
+    }
+    return out;
+  };
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
+    rest = lines.pop()!;
+    const kept = keep(lines);
+    if (kept.length > 0) yield kept;
+  }
+  const last = keep([rest + decoder.end()]);
+  if (last.length > 0) yield last;
+}
+
+async function firstLine(path: string): Promise<string | undefined> {
+  for await (const batch of lineBatches(path)) return batch[0];
+  return undefined;
+}
+
+function printFailures(out: (t: string) => void, what: string, failures: readonly { code: string; message: string }[], okText: string): void {
+  if (failures.length === 0) out(`${what}: ok${okText ? ` (${okText})` : ''}\n`);
+  for (const f of failures) out(`${what}: FAIL ${f.code}: ${f.message}\n`);
+}
+
+/** Reads the transaction from the chain and checks it carries `globalRoot`. */
+async function checkTransaction(o: VerifyOptions, tx: EventProof['transaction'], globalRoot: string, treeSize: number, day: string): Promise<boolean> {
+  if (!tx?.tx_hash) {
+    o.out(`transaction: FAIL not_sent: the anchor's global root has not been sent yet (status ${tx?.status ?? 'unknown'}); fetch the bundle again once it is confirmed\n`);
+    return false;
+  }
+  const chain = openAnchorChain({ rpcUrl: o.rpc, name: 'local', chainId: tx.chain_id, confirmations: o.minConfirmations });
+  let observed;
+  try {
+    observed = await readAnchorTransaction(chain.client, tx.tx_hash as `0x${string}`);
+  } catch (error) {
+    o.out(`transaction: FAIL chain_unreachable: ${(error as { shortMessage?: string }).shortMessage ?? (error as Error).message}\n`);
+    return false;
+  }
+  const verdict = checkAnchorTransaction({
+    chainId: tx.chain_id, txHash: tx.tx_hash, globalRoot, treeSize, day, signer: o.signer ?? tx.signer,
+    blockNumber: tx.block_number, minConfirmations: o.minConfirmations,
+  }, observed);
+  printFailures(o.out, 'transaction', verdict.failures,
+    `chain ${tx.chain_id}, tx ${tx.tx_hash}, block ${observed.receipt?.blockNumber}, ${verdict.confirmations} confirmation(s), sender ${observed.transaction?.from.toLowerCase()}, carries global root ${globalRoot}`);
+  return verdict.ok;
+}
+
+interface EventsOutcome { count: number; failed: number; firstEventHash: string | null; lastEventHash: string | null }
+
+/** Checks event lines from line `start` on, in this thread. */
+async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: number, previous: string | null | undefined, prefix: EventsOutcome): Promise<EventsOutcome> {
+  const runner = new SliceRunner(header, { start, previousEventHash: previous, quiet: o.quiet });
+  let failed = prefix.failed;
+  for await (const batch of lineBatches(o.file, 1 + start)) {
+    const r = runner.push(batch);
+    failed += r.failed;
+    o.out(r.text);
+  }
+  const r = runner.finish();
+  o.out(r.text);
+  return {
+    count: start + runner.checker.count, failed: failed + r.failed,
+    firstEventHash: start === 0 ? runner.firstEventHash : prefix.firstEventHash,
+    lastEventHash: runner.checker.count > 0 ? runner.checker.lastEventHash : prefix.lastEventHash,
+  };
+}
+
+/** Checks event lines with worker threads while every slice is clean; see the file comment. */
+async function checkInParallel(o: VerifyOptions, header: BundleHeader): Promise<EventsOutcome> {
+  const initialPrevious = header.previous_anchor?.record.last_event_hash;
+  const workers = Array.from({ length: o.threads }, () => new Worker(new URL('./verify-bundle-worker.ts', import.meta.url), { workerData: { header, quiet: o.quiet } }));
+  const waiting = new Map<number, (r: SliceResult) => void>();
+  for (const w of workers) w.on('message', (m: { id: number; result: SliceResult }) => { waiting.get(m.id)!(m.result); waiting.delete(m.id); });
+  const inFlight: Promise<SliceResult>[] = [];
+  const done: EventsOutcome = { count: 0, failed: 0, firstEventHash: null, lastEventHash: null };
+  let nextId = 0;
+  let badStart: number | undefined;
+  let previous: string | null | undefined = initialPrevious;
+
+  // Joins one slice onto the clean prefix; returns false at the first slice that is not clean.
+  const take = (r: SliceResult): boolean => {
+    const linked = r.start === 0 || r.firstPreviousEventHash === previous;
+    if (r.failed > 0 || !linked) return false;
+    o.out(r.text);
+    if (r.start === 0) done.firstEventHash = r.firstEventHash;
+    done.count = r.start + r.count;
+    done.lastEventHash = r.lastEventHash;
+    previous = r.lastEventHash;
+    return true;
+  };
+  const dispatch = (start: number, lines: string[]) => {
+    const id = nextId++;
+    inFlight.push(new Promise<SliceResult>((resolve) => {
+      waiting.set(id, resolve);
+      workers[id % workers.length]!.postMessage({ id, start, text: lines.join('\n'), previousEventHash: start === 0 ? initialPrevious : undefined });
+    }));
+  };
+  try {
+    let pending: string[] = [];
+    let start = 0;
+    let headerSkipped = false;
+    outer: for await (let batch of lineBatches(o.file)) {
+      if (!headerSkipped) { batch = batch.slice(1); headerSkipped = true; }
+      for (const line of batch) {
+        pending.push(line);
+        if (pending.length === SLICE_LINES) {
+          dispatch(start, pending);
+          start += SLICE_LINES;
+          pending = [];
+          while (inFlight.length >= o.threads * 2) {
+            if (!take(await inFlight.shift()!)) { badStart = done.count; break outer; }
+          }
+        }
+      }
+    }
+    if (badStart === undefined) {
+      if (pending.length > 0) dispatch(start, pending);
+      while (inFlight.length > 0) {
+        if (!take(await inFlight.shift()!)) { badStart = done.count; break; }
+      }
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  if (badStart === undefined) return done;
+  return await checkSequentially(o, header, badStart, badStart === 0 ? initialPrevious : previous, done);
+}
+
+/** Verifies a bundle file; returns the exit status (0 valid, 1 invalid). */
+export async function verifyBundleFile(o: VerifyOptions): Promise<number> {
+  const first = await firstLine(o.file);
+  let parsed: unknown;
+  try { parsed = first === undefined ? undefined : JSON.parse(first); } catch { parsed = undefined; }
+  const unwrapped = (parsed as { data?: unknown } | undefined)?.data ?? parsed;
+  if ((unwrapped as EventProof | undefined)?.inclusion && (unwrapped as EventProof).anchor) return await verifyProof(o, unwrapped as EventProof);
+  const header = unwrapped as BundleHeader;
+  const headerFailures: ProofFailure[] = verifyBundleHeader(header);
+  if (headerFailures.some((f) => f.code === 'malformed')) {
+    printFailures(o.out, 'header', headerFailures, '');
+    return 1;
+  }
+  const record = header.anchor.record;
+  printFailures(o.out, 'header', headerFailures,
+    `anchor ${header.anchor.id}, workspace ${record.workspace_id}, day ${record.period_start.slice(0, 10)}, ${record.events_count} events, merkle_root ${record.merkle_root}`);
+
+  const events = o.threads > 1
+    ? await checkInParallel(o, header)
+    : await checkSequentially(o, header, 0, header.previous_anchor?.record.last_event_hash, { count: 0, failed: 0, firstEventHash: null, lastEventHash: null });
+  const bundleFailures = summarizeBundle(record, events);
+  printFailures(o.out, 'bundle', bundleFailures, `${events.count} of ${record.events_count} events, first and last as anchored${header.previous_anchor ? `, linked to previous anchor ${header.previous_anchor.id}` : ''}`);
+
+  const txOk = await checkTransaction(o, header.transaction, header.global.root, header.global.tree_size, record.period_start.slice(0, 10));
+  const valid = headerFailures.length === 0 && events.failed === 0 && bundleFailures.length === 0 && txOk;
+  o.out(valid
+    ? `VALID: all ${events.count} events are intact, in chain order, in the anchored tree, whose root is on chain ${header.transaction.chain_id}\n`
+    : `INVALID: ${events.failed} event(s) failed${headerFailures.length ? ', the header failed' : ''}${bundleFailures.length ? ', the bundle is incomplete or reordered' : ''}${txOk ? '' : ', the transaction check failed'}\n`);
+  return valid ? 0 : 1;
+}
+
+async function verifyProof(o: VerifyOptions, proof: EventProof): Promise<number> {
+  const failures = verifyEventProof(proof);
+  o.out(failures.length === 0 ? `ok   ${proof.event?.id}\n` : `FAIL ${proof.event?.id}: ${failures.map((f) => `${f.code}: ${f.message}`).join('; ')}\n`);
+  const txOk = await checkTransaction(o, proof.transaction, proof.global.root, proof.global.tree_size, proof.anchor.record.period_start.slice(0, 10));
+  const valid = failures.length === 0 && txOk;
+  o.out(valid ? 'VALID: the event is intact and in the anchored tree, whose root is on chain\n' : 'INVALID\n');
+  return valid ? 0 : 1;
+}
+
+/** Worker threads by default: the cores there are, at most 4. */
+export function defaultThreads(): number {
+  return Math.min(4, availableParallelism());
+}
+
+/** `sealtrail verify-bundle <file> --rpc URL [...]`: parses flags, runs, returns the exit status. */
+export async function runVerifyBundleCommand(args: string[], flags: { rpc?: string; signer?: string; quiet?: boolean; threads?: string; 'min-confirmations'?: string }): Promise<number> {
+  const [file] = args;
+  const usage = 'usage: sealtrail verify-bundle <file> --rpc URL [--signer 0x…] [--min-confirmations N] [--threads N] [--quiet]';
+  if (!file || !flags.rpc) throw new CliError(`${usage}\n(the transaction is read from the chain itself: --rpc names any node of that chain you trust)`);
+  const count = (text: string | undefined, fallback: number, name: string) => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1) throw new CliError(`--${name} takes a positive integer; got '${text}'`);
+    return n;
+  };
+  if (flags.signer && !/^0x[0-9a-fA-F]{40}$/.test(flags.signer)) throw new CliError(`--signer takes an address (0x + 40 hex digits); got '${flags.signer}'`);
+  let pending = '';
+  const out = (text: string) => {
+    pending += text;
+    if (pending.length > 1 << 16) { process.stdout.write(pending); pending = ''; }
+  };
+  try {
+    return await verifyBundleFile({
+      file, rpc: flags.rpc, signer: flags.signer, quiet: flags.quiet ?? false, out,
+      threads: count(flags.threads, defaultThreads(), 'threads'), minConfirmations: count(flags['min-confirmations'], 1, 'min-confirmations'),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`no such file: ${file}`);
+    throw error;
+  } finally {
+    process.stdout.write(pending);
+  }
+}
