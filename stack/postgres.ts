@@ -122,6 +122,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     unix_socket_directories: '',
     max_connections: '200',
     shared_buffers: '256MB',
+    // Appends write a lot of WAL (index entries): room for it means fewer forced checkpoints.
+    max_wal_size: '4GB',
+    wal_buffers: '16MB',
+    checkpoint_completion_target: '0.9',
     ...options.settings,
   };
   const server = spawnManaged('postgres', postgres,
