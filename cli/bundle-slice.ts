@@ -16,6 +16,13 @@ export interface SliceResult {
   text: string;
 }
 
+/** The lines of a raw slice (a trailing newline ends the last line, it does not start one). */
+export function splitSlice(bytes: Uint8Array): string[] {
+  const lines = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8').split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines;
+}
+
 /** `ok   <line> <event id>` or `FAIL <line> <event id>: <code>: <message>; …` */
 export function formatVerdict(v: EventVerdict): string {
   const id = v.event_id ?? '(no id)';
@@ -50,7 +57,7 @@ export class SliceRunner {
     for (const raw of lines) {
       let line: unknown;
       try { line = JSON.parse(raw); } catch { line = null; }
-      if (this.#firstEventHash === undefined) this.#firstEventHash = (line as { event?: { event_hash?: string } } | null)?.event?.event_hash ?? null;
+      if (this.#firstEventHash === undefined) this.#firstEventHash = (line as { event_hash?: string } | null)?.event_hash ?? null;
       take(this.#checker.push(line));
     }
     return { text, failed };

@@ -17,7 +17,7 @@ import {
   type BundleHeader, type EventProof, type ProofFailure,
 } from '../core/mod.ts';
 import { openAnchorChain, readAnchorTransaction } from '../activities/anchoring/chain.ts';
-import { SliceRunner, type SliceResult } from './bundle-slice.ts';
+import { SliceRunner, splitSlice, type SliceResult } from './bundle-slice.ts';
 import { CliError } from './manage.ts';
 
 export interface VerifyOptions {
@@ -34,31 +34,41 @@ export interface VerifyOptions {
 /** Lines per slice sent to a worker: whole 256-event runs. */
 const SLICE_LINES = 16 * 256;
 
-/** Non-empty lines of the file from line `from` on (0-based, header included), in batches. */
-async function* lineBatches(path: string, from = 0): AsyncGenerator<string[]> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  let index = 0;
-  const keep = (lines: string[]) => {
-    const out: string[] = [];
-    for (const l of lines) {
-      if (l.trim() === '') continue;
-      if (index++ >= from) out.push(l);
+/**
+ * The file's lines after the first `skip`, as raw UTF-8 slices of up to `linesPerSlice` whole
+ * lines. Only newlines are looked for here (memchr); decoding and parsing happen where the
+ * slice is checked, so worker threads share that work instead of waiting on this thread.
+ */
+async function* rawSlices(path: string, linesPerSlice: number, skip = 0): AsyncGenerator<Uint8Array> {
+  let pieces: Buffer[] = [];
+  let lines = 0;
+  let skipped = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    let pos = 0;
+    while (skipped < skip && pos < chunk.length) {
+      const nl = chunk.indexOf(10, pos);
+      if (nl < 0) { pos = chunk.length; break; }
+      pos = nl + 1;
+      skipped++;
     }
-    return out;
-  };
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
-    rest = lines.pop()!;
-    const kept = keep(lines);
-    if (kept.length > 0) yield kept;
+    let sliceStart = pos;
+    for (let nl = chunk.indexOf(10, pos); nl >= 0; nl = chunk.indexOf(10, pos)) {
+      pos = nl + 1;
+      if (++lines === linesPerSlice) {
+        pieces.push(chunk.subarray(sliceStart, pos));
+        yield Buffer.concat(pieces);
+        pieces = [];
+        lines = 0;
+        sliceStart = pos;
+      }
+    }
+    if (sliceStart < chunk.length) pieces.push(chunk.subarray(sliceStart));
   }
-  const last = keep([rest + decoder.end()]);
-  if (last.length > 0) yield last;
+  if (pieces.length > 0) yield Buffer.concat(pieces);
 }
 
 async function firstLine(path: string): Promise<string | undefined> {
-  for await (const batch of lineBatches(path)) return batch[0];
+  for await (const slice of rawSlices(path, 1)) return splitSlice(slice)[0];
   return undefined;
 }
 
@@ -96,8 +106,8 @@ interface EventsOutcome { count: number; failed: number; firstEventHash: string 
 async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: number, previous: string | null | undefined, prefix: EventsOutcome): Promise<EventsOutcome> {
   const runner = new SliceRunner(header, { start, previousEventHash: previous, quiet: o.quiet });
   let failed = prefix.failed;
-  for await (const batch of lineBatches(o.file, 1 + start)) {
-    const r = runner.push(batch);
+  for await (const slice of rawSlices(o.file, SLICE_LINES, 1 + start)) {
+    const r = runner.push(splitSlice(slice));
     failed += r.failed;
     o.out(r.text);
   }
@@ -133,36 +143,25 @@ async function checkInParallel(o: VerifyOptions, header: BundleHeader): Promise<
     previous = r.lastEventHash;
     return true;
   };
-  const dispatch = (start: number, lines: string[]) => {
+  const dispatch = (start: number, bytes: Uint8Array) => {
     const id = nextId++;
     inFlight.push(new Promise<SliceResult>((resolve) => {
       waiting.set(id, resolve);
-      workers[id % workers.length]!.postMessage({ id, start, text: lines.join('\n'), previousEventHash: start === 0 ? initialPrevious : undefined });
+      workers[id % workers.length]!.postMessage({ id, start, bytes, previousEventHash: start === 0 ? initialPrevious : undefined });
     }));
   };
   try {
-    let pending: string[] = [];
     let start = 0;
-    let headerSkipped = false;
-    outer: for await (let batch of lineBatches(o.file)) {
-      if (!headerSkipped) { batch = batch.slice(1); headerSkipped = true; }
-      for (const line of batch) {
-        pending.push(line);
-        if (pending.length === SLICE_LINES) {
-          dispatch(start, pending);
-          start += SLICE_LINES;
-          pending = [];
-          while (inFlight.length >= o.threads * 2) {
-            if (!take(await inFlight.shift()!)) { badStart = done.count; break outer; }
-          }
-        }
-      }
-    }
-    if (badStart === undefined) {
-      if (pending.length > 0) dispatch(start, pending);
-      while (inFlight.length > 0) {
+    for await (const slice of rawSlices(o.file, SLICE_LINES, 1)) {
+      dispatch(start, slice);
+      start += SLICE_LINES;
+      while (inFlight.length >= o.threads * 2) {
         if (!take(await inFlight.shift()!)) { badStart = done.count; break; }
       }
+      if (badStart !== undefined) break;
+    }
+    while (badStart === undefined && inFlight.length > 0) {
+      if (!take(await inFlight.shift()!)) badStart = done.count;
     }
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));

@@ -5,10 +5,9 @@
  */
 import { anchorRecordHash, AnchorRecordError, type AnchorRecord } from './anchor.ts';
 import { CanonicalJsonError } from './canonical.ts';
-import { computeEventHash, EventHashError } from './event-hash.ts';
+import { recomputeHashedEvent, type HashedEvent } from './hashed-event.ts';
 import { fromHex } from './hex.ts';
 import { hashLeaf, verifyInclusion, type MerkleProofFailure } from './merkle.ts';
-import type { StoredChainedEvent } from './verify-chain.ts';
 
 export const EVENT_PROOF_VERSION = 1;
 
@@ -45,10 +44,14 @@ export interface AnchorTransactionRef {
   explorer_url: string | null;
 }
 
-/** `GET /api/v1/events/{id}/proof`: one event, checkable alone. */
+/**
+ * `GET /api/v1/events/{id}/proof`: one event, checkable alone. `event` is exactly the hashed
+ * object of event hash v1, so `event_hash` = SHA-256 of its RFC 8785 form.
+ */
 export interface EventProof {
   v: typeof EVENT_PROOF_VERSION;
-  event: StoredChainedEvent;
+  event_hash: string;
+  event: HashedEvent;
   inclusion: InclusionProofJson;
   anchor: AnchorRef;
   global: GlobalProofJson;
@@ -98,25 +101,22 @@ export function isHexHash(value: unknown): value is string {
 }
 
 /**
- * Recomputes the event hash from the event's fields and its stored previous_event_hash;
- * a `hash_mismatch` failure when it differs from the stored event_hash.
+ * Recomputes the event hash from the hashed object; a `hash_mismatch` failure when it differs
+ * from `eventHash`, a `malformed` one when the object is not exactly a hashed object.
  */
-export function checkEventHash(event: StoredChainedEvent): ProofFailure | null {
-  let recomputed: string;
-  try {
-    recomputed = computeEventHash(event, event.previous_event_hash);
-  } catch (e) {
-    if (e instanceof EventHashError || e instanceof CanonicalJsonError) {
-      return failure('hash_mismatch', `event fields cannot be hashed (${e.message}); stored event_hash ${event.event_hash}`);
-    }
-    throw e;
+export function checkEventHash(event: unknown, eventHash: unknown): ProofFailure | null {
+  const recomputed = recomputeHashedEvent(event);
+  if (!recomputed.ok) {
+    return recomputed.code === 'not_hashed_object'
+      ? failure('malformed', recomputed.message)
+      : failure('hash_mismatch', `event fields cannot be hashed (${recomputed.message}); stored event_hash ${String(eventHash)}`);
   }
-  if (recomputed === event.event_hash) return null;
-  return failure('hash_mismatch', `event fields hash to ${recomputed}, but the stored event_hash is ${event.event_hash}: the event was changed after it was written`);
+  if (recomputed.hash === eventHash) return null;
+  return failure('hash_mismatch', `event fields hash to ${recomputed.hash}, but the stored event_hash is ${String(eventHash)}: the event was changed after it was written`);
 }
 
 /** The event belongs to the anchor's workspace and day. */
-export function checkEventInAnchor(event: StoredChainedEvent, record: AnchorRecord): ProofFailure[] {
+export function checkEventInAnchor(event: HashedEvent, record: AnchorRecord): ProofFailure[] {
   const out: ProofFailure[] = [];
   if (event.workspace_id !== record.workspace_id) {
     out.push(failure('wrong_workspace', `event belongs to workspace ${event.workspace_id}, the anchor to ${record.workspace_id}`));
@@ -164,11 +164,11 @@ export function checkInclusion(leafInputHex: string, proof: InclusionProofJson, 
  * the anchored events_count, and the path must lead from the stored event_hash to the
  * anchored merkle_root.
  */
-export function checkEventInclusion(event: StoredChainedEvent, inclusion: InclusionProofJson, record: AnchorRecord): ProofFailure | null {
+export function checkEventInclusion(eventHash: string, inclusion: InclusionProofJson, record: AnchorRecord): ProofFailure | null {
   if (inclusion.tree_size !== record.events_count) {
     return failure('tree_size_mismatch', `proof is for a tree of ${inclusion.tree_size} events; the anchor covers ${record.events_count}`);
   }
-  const bad = checkInclusion(event.event_hash, inclusion, record.merkle_root);
+  const bad = checkInclusion(eventHash, inclusion, record.merkle_root);
   return bad ? failure('inclusion_failed', `event is not leaf ${inclusion.leaf_index} of the anchored tree (${bad.code}): ${bad.message}`) : null;
 }
 
@@ -203,14 +203,14 @@ export function checkAnchorInGlobalTree(anchor: { record: AnchorRecord; hash: st
  */
 export function verifyEventProof(proof: EventProof): ProofFailure[] {
   if (!proof || typeof proof !== 'object' || !proof.event || !proof.inclusion || !proof.anchor || !proof.global) {
-    return [failure('malformed', 'proof must have event, inclusion, anchor and global members')];
+    return [failure('malformed', 'proof must have event_hash, event, inclusion, anchor and global members')];
   }
   if (proof.v !== EVENT_PROOF_VERSION) return [failure('malformed', `proof version ${String(proof.v)} is not supported (this verifier knows ${EVENT_PROOF_VERSION})`)];
   const out: ProofFailure[] = [];
-  const hashProblem = checkEventHash(proof.event);
+  const hashProblem = checkEventHash(proof.event, proof.event_hash);
   if (hashProblem) out.push(hashProblem);
   out.push(...checkEventInAnchor(proof.event, proof.anchor.record));
-  const inclusionProblem = checkEventInclusion(proof.event, proof.inclusion, proof.anchor.record);
+  const inclusionProblem = checkEventInclusion(proof.event_hash, proof.inclusion, proof.anchor.record);
   if (inclusionProblem) out.push(inclusionProblem);
   out.push(...checkAnchorInGlobalTree(proof.anchor, proof.global));
   return out;

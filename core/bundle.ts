@@ -18,7 +18,7 @@ import { CanonicalJsonError } from './canonical.ts';
 import { fromHex, toHex } from './hex.ts';
 import { pathFromLevels, treeLevels } from './anchor-tree.ts';
 import { hashLeaf, inclusionPath, rootOfHashes, SUBTREE_SIZE } from './merkle.ts';
-import type { StoredChainedEvent } from './verify-chain.ts';
+import type { HashedEvent } from './hashed-event.ts';
 
 export const BUNDLE_TYPE = 'sealtrail.anchor_bundle';
 export const BUNDLE_VERSION = 1;
@@ -37,11 +37,15 @@ export interface BundleHeader {
   transaction: AnchorTransactionRef;
 }
 
-/** Every other line: one event in chain order, with its path to the anchor's merkle_root. */
+/**
+ * Every other line: one event in chain order (the hashed object, members in canonical order),
+ * its hash, and its path to the anchor's merkle_root. Members in this order.
+ */
 export interface BundleEventLine {
   type: 'event';
-  event: StoredChainedEvent;
+  event_hash: string;
   inclusion: InclusionProofJson;
+  event: HashedEvent;
 }
 
 /** The verdict on one event line; valid when `failures` is empty. */
@@ -108,10 +112,9 @@ function checkPreviousAnchor(header: BundleHeader): ProofFailure[] {
 
 interface PendingProof {
   verdict: EventVerdict;
-  /** Stored event_hash when it is well-formed hex, else null (then no fast path). */
+  /** The line's event_hash when it is well-formed hex, else null (then no fast path). */
   eventHash: string | null;
   inclusion: InclusionProofJson | null;
-  event: StoredChainedEvent | null;
 }
 
 /**
@@ -173,20 +176,20 @@ export class BundleEventChecker {
     const event = line?.event;
     const inclusion = line?.inclusion;
     if (!line || typeof line !== 'object' || line.type !== 'event' || !event || typeof event !== 'object' || !inclusion || typeof inclusion !== 'object') {
-      verdict.failures.push(failure('malformed', 'line is not an event line ({"type":"event","event":{…},"inclusion":{…}})'));
+      verdict.failures.push(failure('malformed', 'line is not an event line ({"type":"event","event_hash":…,"inclusion":{…},"event":{…}})'));
       this.#link(null, null, verdict);
-      return { verdict, eventHash: null, inclusion: null, event: null };
+      return { verdict, eventHash: null, inclusion: null };
     }
     verdict.event_id = typeof event.id === 'string' ? event.id : null;
     verdict.leaf_index = typeof inclusion.leaf_index === 'number' ? inclusion.leaf_index : null;
-    const hashProblem = checkEventHash(event);
+    const hashProblem = checkEventHash(event, line.event_hash);
     if (hashProblem) verdict.failures.push(hashProblem);
-    this.#link(event.previous_event_hash, event.event_hash, verdict);
+    this.#link(event.previous_event_hash, line.event_hash, verdict);
     const scope = checkEventInAnchor(event, this.#record);
     if (scope.length > 0) verdict.failures.push(...scope);
     const orderProblem = this.#order(inclusion.leaf_index);
     if (orderProblem) verdict.failures.push(orderProblem);
-    return { verdict, eventHash: isHexHash(event.event_hash) ? event.event_hash : null, inclusion, event };
+    return { verdict, eventHash: isHexHash(line.event_hash) ? line.event_hash : null, inclusion };
   }
 
   // Leaves must come in tree order: a leaf at or below one already seen is out of order, a
@@ -219,11 +222,11 @@ export class BundleEventChecker {
     this.#pending = [];
     const fast = this.#fastPaths(entries);
     for (let j = 0; j < entries.length; j++) {
-      const { verdict, inclusion, event } = entries[j]!;
-      if (!inclusion || !event) continue;
+      const { verdict, inclusion, eventHash } = entries[j]!;
+      if (!inclusion) continue;
       const expected = fast?.[j];
       if (expected && samePath(inclusion.path, expected)) continue;
-      const problem = checkEventInclusion(event, inclusion, this.#record);
+      const problem = checkEventInclusion(eventHash ?? '', inclusion, this.#record);
       if (problem) verdict.failures.push(problem);
     }
     return entries.map((e) => e.verdict);
@@ -304,7 +307,7 @@ export function verifyBundle(header: BundleHeader, lines: Iterable<unknown>): Bu
   const verdicts: EventVerdict[] = [];
   let firstEventHash: string | null = null;
   for (const line of lines) {
-    if (checker.count === 0) firstEventHash = (line as BundleEventLine)?.event?.event_hash ?? null;
+    if (checker.count === 0) firstEventHash = (line as BundleEventLine)?.event_hash ?? null;
     for (const v of checker.push(line)) verdicts.push(v);
   }
   for (const v of checker.finish()) verdicts.push(v);

@@ -40,3 +40,4 @@ export {
   buildDayTree, buildGlobalTree, eventInclusionProof, packHashes, pathFromLevels, runInclusionProofs, treeLevels, unpackHashes,
   type DayTree, type GlobalTree,
 } from './anchor-tree.ts';
+export { HASHED_EVENT_KEYS, hashedEventOf, recomputeHashedEvent, type HashedEvent, type HashedEventProblem } from './hashed-event.ts';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   anchorRecordHash, buildDayTree, buildGlobalTree, BundleEventChecker, checkAnchorTransaction, computeEventHash, dayPeriod,
-  decodeAnchorPayload, encodeAnchorPayload, eventInclusionProof, fromHex, packHashes, runInclusionProofs, sha256, SUBTREE_SIZE, toHex, unpackHashes,
+  decodeAnchorPayload, encodeAnchorPayload, eventInclusionProof, fromHex, hashedEventOf, packHashes, recomputeHashedEvent, runInclusionProofs, sha256, SUBTREE_SIZE, toHex, unpackHashes,
   verifyBundle, verifyEventProof, type AnchorRecord, type BundleEventLine, type BundleHeader, type EventProof,
   type InclusionProofJson, type ObservedAnchorTransaction, type StoredChainedEvent,
 } from '../core/mod.ts';
@@ -76,6 +76,35 @@ describe('anchor test vectors (computed independently from docs/integrity.md)', 
   });
 });
 
+describe('events as proofs carry them (the hashed object)', () => {
+  const eventVectors = (JSON.parse(readFileSync(join(import.meta.dirname, 'vectors/event-hash-v1.json'), 'utf8')) as {
+    vectors: Array<{ preimage: string; event_hash: string }>;
+  }).vectors;
+
+  it('recomputes every event-hash vector from its parsed preimage', () => {
+    for (const v of eventVectors) expect(recomputeHashedEvent(JSON.parse(v.preimage))).toEqual({ ok: true, hash: v.event_hash });
+  });
+
+  it('gives the same hash when members are not in canonical order, including integer-like keys', () => {
+    for (const v of eventVectors) {
+      const event = JSON.parse(v.preimage) as Record<string, unknown>;
+      const reversed = Object.fromEntries(Object.entries(event).reverse());
+      reversed.metadata = { ...(event.metadata as object), '10': 'ten', '9': 'nine' };
+      const expected = computeEventHash(reversed as never, reversed.previous_event_hash as string | null);
+      expect(recomputeHashedEvent(reversed)).toEqual({ ok: true, hash: expected });
+    }
+  });
+
+  it('refuses an object with extra or missing members, whose hash would not cover what is shown', () => {
+    const event = JSON.parse(eventVectors[0]!.preimage) as Record<string, unknown>;
+    expect(recomputeHashedEvent({ ...event, note: 'x' })).toMatchObject({ ok: false, code: 'not_hashed_object', message: expect.stringContaining('unexpected: note') });
+    const { actor_name: _gone, ...missing } = event;
+    expect(recomputeHashedEvent(missing)).toMatchObject({ ok: false, code: 'not_hashed_object', message: expect.stringContaining('missing: actor_name') });
+    expect(recomputeHashedEvent({ ...event, v: 2 })).toMatchObject({ ok: false, code: 'unhashable' });
+    expect(recomputeHashedEvent({ ...event, created_at: '2026-03-15T14:32:18Z' })).toMatchObject({ ok: false, code: 'unhashable' });
+  });
+});
+
 describe('a single-event proof', () => {
   const good = () => structuredClone(vectors.event_proofs[1]!);
 
@@ -145,7 +174,11 @@ function syntheticBundle(n: number): { header: BundleHeader; lines: BundleEventL
   };
   const lines = events.map((event, i) => {
     const run = Math.floor(i / SUBTREE_SIZE);
-    return { type: 'event' as const, event, inclusion: eventInclusionProof(i, hashes.slice(run * SUBTREE_SIZE, (run + 1) * SUBTREE_SIZE), tree.subtreeRoots, n) };
+    return {
+      type: 'event' as const, event_hash: event.event_hash,
+      inclusion: eventInclusionProof(i, hashes.slice(run * SUBTREE_SIZE, (run + 1) * SUBTREE_SIZE), tree.subtreeRoots, n),
+      event: hashedEventOf(event, event.previous_event_hash),
+    };
   });
   return { header, lines };
 }

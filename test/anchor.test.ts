@@ -161,7 +161,8 @@ describe('GET /api/v1/events/{id}/proof', () => {
     const res = await ctx.api(alice.key, `/api/v1/events/${event.id}/proof`);
     expect(res.status).toBe(200);
     const proof = res.body.data as EventProof;
-    expect(proof.event).toEqual(expect.objectContaining({ id: event.id, event_hash: event.event_hash, previous_event_hash: event.previous_event_hash }));
+    expect(proof.event_hash).toBe(event.event_hash);
+    expect(proof.event).toEqual(expect.objectContaining({ id: event.id, previous_event_hash: event.previous_event_hash, v: 1 }));
     expect(proof.inclusion).toMatchObject({ leaf_index: 257, tree_size: 300 });
     expect(verifyEventProof(proof)).toEqual([]);
     const observed = await readAnchorTransaction(ctx.chain!.client, proof.transaction.tx_hash as `0x${string}`);

@@ -5,20 +5,14 @@
  */
 import type pg from 'pg';
 import {
-  dayPeriod, EVENT_PROOF_VERSION, eventInclusionProof, runInclusionProofs, SUBTREE_SIZE, unpackHashes,
-  type BundleHeader, type EventProof, type StoredChainedEvent,
+  dayPeriod, EVENT_PROOF_VERSION, eventHashPreimage, eventInclusionProof, hashedEventOf, runInclusionProofs, SUBTREE_SIZE, unpackHashes,
+  type BundleHeader, type EventProof,
 } from '../../core/mod.ts';
 import {
-  anchorRecordOf, EVENT_COLUMNS, eventFromRow, findAnchorCovering, findStoredAnchor, isQueued,
-  type AnchorWithRun, type StoredEvent,
+  anchorRecordOf, EVENT_COLUMNS, eventFromRow, findAnchorCovering, findStoredAnchor, isQueued, type AnchorWithRun,
 } from '../../store/mod.ts';
 import { transactionRef, type ExplorerLookup } from './presenter.ts';
 
-/** The hashed fields and hashes of an event, without the storage-only seq. */
-export function proofEvent(stored: StoredEvent): StoredChainedEvent {
-  const { seq: _seq, ...event } = stored;
-  return event;
-}
 
 /** The ≤256 stored event hashes of run `run` of an anchor, in chain order. */
 async function runHashes(pool: pg.Pool, { anchor }: AnchorWithRun, run: number): Promise<Uint8Array[]> {
@@ -56,7 +50,8 @@ export async function loadEventProof(pool: pg.Pool, explorer: ExplorerLookup, wo
     kind: 'proof',
     proof: {
       v: EVENT_PROOF_VERSION,
-      event: proofEvent(stored),
+      event_hash: stored.event_hash,
+      event: hashedEventOf(stored, stored.previous_event_hash),
       inclusion: eventInclusionProof(leaf, hashes, anchor.subtree_roots, anchor.events_count),
       anchor: { id: anchor.id, record: anchorRecordOf(anchor), hash: anchor.anchor_hash },
       global: { leaf_index: anchor.global_index, tree_size: run.anchors_count, path: anchor.global_path, root: run.global_root },
@@ -98,7 +93,9 @@ export async function* bundleEventLines(pool: pg.Pool, found: AnchorWithRun): As
     const proofs = runInclusionProofs(run, events.map((e) => Buffer.from(e.event_hash, 'hex')), anchor.subtree_roots, anchor.events_count);
     let chunk = '';
     for (let j = 0; j < events.length; j++) {
-      chunk += `${JSON.stringify({ type: 'event', event: proofEvent(events[j]!), inclusion: proofs[j] })}\n`;
+      // The event member is the hashed object written as its own RFC 8785 preimage.
+      const e = events[j]!;
+      chunk += `{"type":"event","event_hash":"${e.event_hash}","inclusion":${JSON.stringify(proofs[j])},"event":${eventHashPreimage(e, e.previous_event_hash)}}\n`;
     }
     yield chunk;
   }

@@ -92,13 +92,11 @@ def calldata(root_hex, d, size):
 events = json.load(open(os.path.join(HERE, "event-hash-v1.json")))["vectors"]
 stored = []
 for v in events:
-    e = {k: v["fields"][k] for k in [
-        "workspace_id", "id", "actor_id", "actor_name", "actor_type", "action", "action_category", "resource",
-        "resource_id", "resource_name", "metadata", "targets", "tenant_id", "session_id", "idempotency_key", "version",
-        "ip_address", "ip_country", "ip_city", "user_agent", "occurred_at", "created_at"]}
-    e["event_hash"] = v["event_hash"]
-    e["previous_event_hash"] = v["previous_event_hash"]
-    stored.append(e)
+    # Proofs and bundles carry the hashed object itself: the vector's preimage, parsed (members
+    # stay in their canonical order), beside its event_hash.
+    e = json.loads(v["preimage"])
+    assert hashlib.sha256(v["preimage"].encode()).hexdigest() == v["event_hash"]
+    stored.append({"event_hash": v["event_hash"], "event": e, "workspace_id": e["workspace_id"], "created_at": e["created_at"]})
 ws_a = stored[0]["workspace_id"]
 day1 = [e for e in stored if e["created_at"].startswith("2026-03-15")]
 day2 = [e for e in stored if e["created_at"].startswith("2026-03-16")]
@@ -132,13 +130,14 @@ anchor_ref = lambda a, i: {"id": i, "record": a["record"], "hash": a["anchor_has
 A2_ID = "00000000-0000-4000-8000-000000000a02"
 A1_ID = "00000000-0000-4000-8000-000000000a01"
 
-event_proofs = [{"v": 1, "event": e, "inclusion": proof(i, leaves_a2), "anchor": anchor_ref(a2, A2_ID),
-                 "global": g2["proofs"][0], "transaction": tx} for i, e in enumerate(day2)]
+event_proofs = [{"v": 1, "event_hash": e["event_hash"], "event": e["event"], "inclusion": proof(i, leaves_a2),
+                 "anchor": anchor_ref(a2, A2_ID), "global": g2["proofs"][0], "transaction": tx} for i, e in enumerate(day2)]
 
 header = {"type": "sealtrail.anchor_bundle", "v": 1, "anchor": anchor_ref(a2, A2_ID),
           "previous_anchor": anchor_ref(a1, A1_ID), "subtree_size": SUBTREE, "subtree_roots": a2["subtree_roots"],
           "global": g2["proofs"][0], "transaction": tx}
-bundle = [header] + [{"type": "event", "event": e, "inclusion": proof(i, leaves_a2)} for i, e in enumerate(day2)]
+bundle = [header] + [{"type": "event", "event_hash": e["event_hash"], "inclusion": proof(i, leaves_a2), "event": e["event"]}
+                     for i, e in enumerate(day2)]
 
 out = {
     "description": "Sealtrail anchoring v1 test vectors (docs/integrity.md, Anchoring): workspace-day trees with their "
