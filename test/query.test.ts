@@ -159,6 +159,25 @@ describe('GET /api/v1/events: filters', () => {
     expect(ids((await get(a.key, '/api/v1/events?to=2000-01-01T00:00:00Z')).body)).toEqual([]);
   });
 
+  it('counts the whole workspace and any time range exactly, on every page', async () => {
+    const all = (await get(a.key, '/api/v1/events')).body.data as Array<{ created_at: string }>;
+    const at = (i: number) => all[i]!.created_at;
+    const ranges: Array<{ from?: string; to?: string }> = [{}, { from: at(0) }, { from: at(3) }, { to: at(4) }, { from: at(1), to: at(9) }, { from: at(10), to: at(10) },
+      { from: '2000-01-01T00:00:00.000000Z', to: '2000-01-02T00:00:00.000000Z' }, { from: at(10), to: '2099-01-01T00:00:00.000000Z' }];
+    for (const range of ranges) {
+      const { rows } = await ctx.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM events WHERE workspace_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) AND ($3::timestamptz IS NULL OR created_at <= $3)',
+        [a.workspaceId, range.from ?? null, range.to ?? null]);
+      const query = new URLSearchParams({ ...range as Record<string, string>, limit: '2' });
+      const first = await get(a.key, `/api/v1/events?${query}`);
+      expect([range, first.body.pagination.total]).toEqual([range, rows[0]!.n]);
+      if (first.body.pagination.next_cursor) {
+        const next = await get(a.key, `/api/v1/events?${query}&cursor=${first.body.pagination.next_cursor}`);
+        expect([range, next.body.pagination.total]).toEqual([range, rows[0]!.n]);
+      }
+    }
+  });
+
   it("never shows another workspace's events, whatever the filters", async () => {
     for (const query of ['', 'session_id=sess_s1', 'search=Sarah', 'target_id=folder_reports', 'action=document.*', 'resource_id=doc_1']) {
       const res = await get(b.key, `/api/v1/events?${query}`);
@@ -244,6 +263,31 @@ describe('GET /api/v1/events: pagination', () => {
     const { rows } = await ctx.pool.query<{ id: string }>(
       "SELECT id FROM events WHERE workspace_id = $1 AND session_id = 'sess_even' ORDER BY seq", [ws.workspaceId]);
     expect(seen).toEqual(rows.map((r) => r.id));
+  });
+
+  it('pages a search exactly, for rare terms far down the chain and for common ones', async () => {
+    // Over a thousand events, so a search page looks past the first events tested in chain order.
+    const { workspaceId, key } = await ctx.workspace(['ingest', 'read']);
+    const batches = Array.from({ length: 12 }, (_, b) => Array.from({ length: 100 }, (_, i) => {
+      const n = b * 100 + i;
+      return { actor_id: 'u', action: 'page.viewed', metadata: { n, tag: n % 250 === 7 ? 'needle' : 'hay' } };
+    }));
+    for (const batch of batches) await ingest(key, batch);
+    await eventually(async () => (await storedCount(workspaceId)) === 1200, 30_000);
+
+    for (const [search, limit] of [['needle', 3], ['needle', 10], ['hay', 100], ['HAY', 7]] as const) {
+      const { rows } = await ctx.pool.query<{ id: string }>(
+        "SELECT id FROM events WHERE workspace_id = $1 AND metadata->>'tag' ILIKE $2 ORDER BY seq", [workspaceId, search]);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await get(key, `/api/v1/events?search=${search}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(res.body.pagination.total).toBe(rows.length);
+        seen.push(...ids(res.body));
+        cursor = res.body.pagination.next_cursor;
+      } while (cursor);
+      expect(seen).toEqual(rows.map((r) => r.id));
+    }
   });
 
   describe('refuses a cursor it cannot honour with 400 bad_request', () => {
