@@ -112,7 +112,7 @@ function conditions(workspaceId: string, filter: EventFilter, p: ParameterList):
 const SEARCH_WINDOW = 1000;
 
 /**
- * A search page, exact and never slower than its count. Asked plainly for "the first N matches
+ * A search page, exact, and never much costlier than its count. Asked plainly for "the first N matches
  * in seq order", the planner may walk the workspace in seq order testing every event, betting
  * that matches are common: right for a common term, a read of the whole workspace when a rare
  * term is misjudged. So the bet is bounded: the next SEARCH_WINDOW candidates in chain order are
