@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { toHex, unpackHashes, type AnchorRecord, type AnchorStatus } from '../core/mod.ts';
+import { EVENT_COLUMNS, eventFromRow, type StoredEvent } from './events.ts';
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
 
@@ -64,8 +65,8 @@ const ANCHOR_COLUMNS = `id, run_id, workspace_id, period_start, period_end, even
   first_event_hash, last_event_hash, previous_anchor_id, previous_anchor_hash, anchor_hash, subtree_roots,
   global_index, global_path, created_at`;
 
-/** The anchor columns prefixed with a table alias, for joins. */
-export const anchorColumns = (alias: string) => ANCHOR_COLUMNS.split(',').map((c) => `${alias}.${c.trim()}`).join(', ');
+/** The anchor columns of table alias `alias`, named `<as><column>` when `as` is given (for joins). */
+export const anchorColumns = (alias: string, as = '') => ANCHOR_COLUMNS.split(',').map((c) => `${alias}.${c.trim()}${as ? ` AS ${as}${c.trim()}` : ''}`).join(', ');
 export const runColumns = (alias: string) => RUN_COLUMNS.split(',').map((c) => `${alias}.${c.trim()} AS run_${c.trim()}`).join(', ');
 
 const hex0x = (b: Buffer | null): `0x${string}` | null => (b ? `0x${b.toString('hex')}` : null);
@@ -82,18 +83,16 @@ export function runFromRow(row: Record<string, unknown>, prefix = ''): AnchorRun
   };
 }
 
-export function anchorFromRow(row: Record<string, unknown>): StoredAnchor {
-  const b = (name: string) => row[name] as Buffer;
-  const path = b('global_path');
+export function anchorFromRow(row: Record<string, unknown>, prefix = ''): StoredAnchor {
+  const get = (name: string) => row[prefix + name] as never;
+  const b = (name: string) => row[prefix + name] as Buffer;
   return {
-    id: row.id as string, run_id: row.run_id as string, workspace_id: row.workspace_id as string,
-    period_start: row.period_start as string, period_end: row.period_end as string, events_count: row.events_count as number,
-    first_seq: row.first_seq as number, last_seq: row.last_seq as number, merkle_root: toHex(b('merkle_root')),
-    first_event_hash: toHex(b('first_event_hash')), last_event_hash: toHex(b('last_event_hash')),
-    previous_anchor_id: row.previous_anchor_id as string | null,
-    previous_anchor_hash: row.previous_anchor_hash ? toHex(b('previous_anchor_hash')) : null,
-    anchor_hash: toHex(b('anchor_hash')), subtree_roots: unpackHashes(b('subtree_roots')), global_index: row.global_index as number,
-    global_path: unpackHashes(path).map(toHex), created_at: row.created_at as string,
+    id: get('id'), run_id: get('run_id'), workspace_id: get('workspace_id'), period_start: get('period_start'), period_end: get('period_end'),
+    events_count: get('events_count'), first_seq: get('first_seq'), last_seq: get('last_seq'), merkle_root: toHex(b('merkle_root')),
+    first_event_hash: toHex(b('first_event_hash')), last_event_hash: toHex(b('last_event_hash')), previous_anchor_id: get('previous_anchor_id'),
+    previous_anchor_hash: b('previous_anchor_hash') ? toHex(b('previous_anchor_hash')) : null,
+    anchor_hash: toHex(b('anchor_hash')), subtree_roots: unpackHashes(b('subtree_roots')), global_index: get('global_index'),
+    global_path: unpackHashes(b('global_path')).map(toHex), created_at: get('created_at'),
   };
 }
 
@@ -150,19 +149,10 @@ export async function listAnchors(db: Queryable, workspaceId: string, limit: num
   return rows.map(withRun);
 }
 
-/** The anchor of the workspace whose day contains `at`. */
-export async function findAnchorCovering(db: Queryable, workspaceId: string, at: string): Promise<AnchorWithRun | undefined> {
-  const { rows } = await db.query(
-    `SELECT ${anchorColumns('a')}, ${runColumns('r')} FROM anchors a JOIN anchor_runs r ON r.id = a.run_id
-      WHERE a.workspace_id = $1 AND a.period_start <= $2 AND a.period_end > $2
-      ORDER BY a.period_start DESC LIMIT 1`, [workspaceId, at]);
-  return rows[0] ? withRun(rows[0]) : undefined;
-}
-
 /** The anchors of one run, in global tree order. */
 export async function anchorsOfRun(db: Queryable, runId: string): Promise<StoredAnchor[]> {
   const { rows } = await db.query(`SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE run_id = $1 ORDER BY global_index`, [runId]);
-  return rows.map(anchorFromRow);
+  return rows.map((r) => anchorFromRow(r));
 }
 
 /** The workspace's latest anchor of a day before `periodStart`: what a new anchor links to. */
@@ -178,3 +168,39 @@ export async function findStoredAnchor(db: Queryable, anchorId: string): Promise
   const { rows } = await db.query(`SELECT ${ANCHOR_COLUMNS} FROM anchors WHERE id = $1`, [anchorId]);
   return rows[0] ? anchorFromRow(rows[0]) : undefined;
 }
+
+/** What a proof needs about one event, read in one round trip; see {@link findEventProofData}. */
+export interface EventProofData {
+  event: StoredEvent;
+  /** The anchor whose day holds the event, with its run; undefined when not anchored yet. */
+  anchored?: AnchorWithRun;
+  /** The stored event hashes of the event's run of 256 leaves, in chain order. */
+  runHashes: Uint8Array[];
+}
+
+/**
+ * The event, the anchor of its day (with the run) and the ≤256 stored event hashes of its
+ * run of the tree, in one statement: index lookups on events_id and anchors, and one primary
+ * key range, so a proof costs a single round trip.
+ */
+export async function findEventProofData(db: Queryable, workspaceId: string, eventId: string): Promise<EventProofData | undefined> {
+  const { rows } = await db.query({ name: 'sealtrail-event-proof', values: [eventId, workspaceId], text: EVENT_PROOF_SQL });
+  const row = rows[0];
+  if (!row) return undefined;
+  const event = eventFromRow(row);
+  const anchored = row.a_id && event.seq >= row.a_first_seq && event.seq <= row.a_last_seq
+    ? { anchor: anchorFromRow(row, 'a_'), run: runFromRow(row, 'run_') } : undefined;
+  return { event, anchored, runHashes: row.proof_run_hashes ? unpackHashes(row.proof_run_hashes as Buffer) : [] };
+}
+
+// A named statement: planning this join costs more than running it, so each connection plans it once.
+const EVENT_PROOF_SQL = `SELECT ${EVENT_COLUMNS.split(',').map((c) => `e.${c.trim()}`).join(', ')}, ${anchorColumns('a', 'a_')}, ${runColumns('r')},
+            (SELECT string_agg(x.event_hash, ''::bytea ORDER BY x.seq) FROM events x
+              WHERE x.workspace_id = e.workspace_id
+                AND x.seq BETWEEN a.first_seq + (e.seq - a.first_seq) / 256 * 256
+                              AND least(a.last_seq, a.first_seq + (e.seq - a.first_seq) / 256 * 256 + 255)) AS proof_run_hashes
+       FROM events e
+       LEFT JOIN LATERAL (SELECT * FROM anchors WHERE workspace_id = e.workspace_id AND period_start <= e.created_at AND period_end > e.created_at
+                           ORDER BY period_start DESC LIMIT 1) a ON true
+       LEFT JOIN anchor_runs r ON r.id = a.run_id
+      WHERE e.id = $1::uuid AND e.workspace_id = $2::uuid`;

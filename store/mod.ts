@@ -10,6 +10,6 @@ export { findPendingBatches, isQueued, writeInboxBatch, type InboxWrite, type Pe
 export { chainHead, EVENT_COLUMNS, eventFromRow, eventsAfter, seqBefore, type StoredEvent } from './events.ts';
 export { escapeLike, eventPageStatements, findEvent, queryEvents, type ActionFilter, type EventFilter, type EventPage, type EventPageRequest, type MatchCount, type Statement } from './event-query.ts';
 export {
-  anchorRecordOf, anchorsOfRun, findAnchor, findAnchorCovering, findRun, findRunByPeriod, findRunByTxHash, findStoredAnchor,
-  latestRun, listAnchors, previousAnchorOf, type AnchorRun, type AnchorWithRun, type StoredAnchor,
+  anchorRecordOf, anchorsOfRun, findAnchor, findEventProofData, findRun, findRunByPeriod, findRunByTxHash,
+  findStoredAnchor, latestRun, listAnchors, previousAnchorOf, type AnchorRun, type AnchorWithRun, type EventProofData, type StoredAnchor,
 } from './anchors.ts';

@@ -1,7 +1,7 @@
 /**
  * Assembling per-event proofs and bundles from stored data. A proof reads the event, its
- * anchor, and the ≤256 event hashes of its run (a seq range on the primary key); the rest of
- * the path comes from the anchor's stored subtree roots and global path.
+ * anchor, and the ≤256 event hashes of its run (a seq range on the primary key) in one
+ * statement; the rest of the path comes from the anchor's stored subtree roots and global path.
  */
 import type pg from 'pg';
 import {
@@ -9,20 +9,10 @@ import {
   type BundleHeader, type EventProof,
 } from '../../core/mod.ts';
 import {
-  anchorRecordOf, EVENT_COLUMNS, eventFromRow, findAnchorCovering, findStoredAnchor, isQueued, type AnchorWithRun,
+  anchorRecordOf, EVENT_COLUMNS, eventFromRow, findEventProofData, findStoredAnchor, isQueued, type AnchorWithRun,
 } from '../../store/mod.ts';
 import { transactionRef, type ExplorerLookup } from './presenter.ts';
 
-
-/** The ≤256 stored event hashes of run `run` of an anchor, in chain order. */
-async function runHashes(pool: pg.Pool, { anchor }: AnchorWithRun, run: number): Promise<Uint8Array[]> {
-  const from = anchor.first_seq + run * SUBTREE_SIZE;
-  const to = Math.min(anchor.last_seq, from + SUBTREE_SIZE - 1);
-  const { rows } = await pool.query<{ hashes: Buffer | null }>(
-    `SELECT string_agg(event_hash, ''::bytea ORDER BY seq) AS hashes FROM events WHERE workspace_id = $1 AND seq BETWEEN $2 AND $3`,
-    [anchor.workspace_id, from, to]);
-  return rows[0]?.hashes ? unpackHashes(rows[0].hashes) : [];
-}
 
 export type EventProofResult =
   | { kind: 'proof'; proof: EventProof }
@@ -34,25 +24,23 @@ export type EventProofResult =
  * workspace-day root, the anchor record, its path to the global root, and the transaction.
  */
 export async function loadEventProof(pool: pg.Pool, explorer: ExplorerLookup, workspaceId: string, eventId: string, scheduleMinute: number): Promise<EventProofResult> {
-  const { rows } = await pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1 AND workspace_id = $2`, [eventId, workspaceId]);
-  if (!rows[0]) return { kind: 'not_found', queued: await isQueued(pool, workspaceId, eventId) };
-  const stored = eventFromRow(rows[0]);
-  const found = await findAnchorCovering(pool, workspaceId, stored.created_at);
-  if (!found || stored.seq < found.anchor.first_seq || stored.seq > found.anchor.last_seq) {
+  const data = await findEventProofData(pool, workspaceId, eventId);
+  if (!data) return { kind: 'not_found', queued: await isQueued(pool, workspaceId, eventId) };
+  const { event: stored, anchored } = data;
+  if (!anchored) {
     const day = stored.created_at.slice(0, 10);
     const from = new Date(Date.parse(dayPeriod(day)!.period_end) + scheduleMinute * 60_000).toISOString();
     return { kind: 'not_anchored', day, anchoredFrom: from };
   }
-  const { anchor, run } = found;
+  const { anchor, run } = anchored;
   const leaf = stored.seq - anchor.first_seq;
-  const hashes = await runHashes(pool, found, Math.floor(leaf / SUBTREE_SIZE));
   return {
     kind: 'proof',
     proof: {
       v: EVENT_PROOF_VERSION,
       event_hash: stored.event_hash,
       event: hashedEventOf(stored, stored.previous_event_hash),
-      inclusion: eventInclusionProof(leaf, hashes, anchor.subtree_roots, anchor.events_count),
+      inclusion: eventInclusionProof(leaf, data.runHashes, anchor.subtree_roots, anchor.events_count),
       anchor: { id: anchor.id, record: anchorRecordOf(anchor), hash: anchor.anchor_hash },
       global: { leaf_index: anchor.global_index, tree_size: run.anchors_count, path: anchor.global_path, root: run.global_root },
       transaction: transactionRef(run, explorer),
