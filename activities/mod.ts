@@ -14,7 +14,7 @@ import { createAnchoringActivities, type AnchoringDeps } from './anchoring/activ
 export { defaultGeoPaths, openGeoLookup, type GeoLookup, type Place } from './geo.ts';
 export type { BatchPlaces } from './append.ts';
 export type { AnchoringDeps, PreparedRun } from './anchoring/activities.ts';
-export { anchorChainFromConfig, explorerTxUrl, LOCAL_DEV_PRIVATE_KEY, openAnchorChain, readAnchorTransaction, type AnchorChain } from './anchoring/chain.ts';
+export { anchorChainFromConfig, LOCAL_DEV_PRIVATE_KEY, openAnchorChain, readAnchorTransaction, type AnchorChain } from './anchoring/chain.ts';
 
 export interface ActivityDeps {
   pool: pg.Pool;

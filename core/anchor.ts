@@ -103,11 +103,6 @@ function dayStart(epochMs: number): string {
   return `${new Date(epochMs).toISOString().slice(0, 19)}.000000Z`;
 }
 
-/** Days since 1970-01-01 of a period start, as carried in the transaction payload. */
-export function epochDay(periodStart: string): number {
-  return Math.floor(Date.parse(periodStart.slice(0, 10)) / 86_400_000);
-}
-
 /** The `YYYY-MM-DD` of an epoch day number. */
 export function dayOfEpochDay(epochDayNumber: number): string {
   return new Date(epochDayNumber * 86_400_000).toISOString().slice(0, 10);

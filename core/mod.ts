@@ -17,7 +17,7 @@ export {
   type AcceptedEvent, type EventInput, type FieldProblem,
 } from './event.ts';
 export {
-  ANCHOR_RECORD_VERSION, AnchorRecordError, anchorRecordHash, dayOfEpochDay, dayPeriod, epochDay, pickAnchorRecord,
+  ANCHOR_RECORD_VERSION, AnchorRecordError, anchorRecordHash, dayOfEpochDay, dayPeriod, pickAnchorRecord,
   type AnchorRecord,
 } from './anchor.ts';
 export {

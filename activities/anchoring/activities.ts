@@ -22,6 +22,13 @@ function heartbeat(): void {
   try { Context.current().heartbeat(); } catch { /* called outside an activity (tests) */ }
 }
 
+/** Context.sleep ends early when the activity is cancelled, so a shutting-down worker is not held up. */
+async function sleep(ms: number): Promise<void> {
+  let context: Context | undefined;
+  try { context = Context.current(); } catch { /* outside an activity */ }
+  await (context ? context.sleep(ms) : new Promise<void>((r) => setTimeout(r, ms)));
+}
+
 export function createAnchoringActivities(pool: pg.Pool, anchoring: AnchoringDeps | undefined) {
   const configured = (): AnchoringDeps => {
     if (!anchoring) throw ApplicationFailure.nonRetryable('anchoring is not configured on this worker: set EVM_RPC_URL (and ANCHOR_PRIVATE_KEY off the local chain)', 'AnchoringDisabled');
@@ -29,7 +36,7 @@ export function createAnchoringActivities(pool: pg.Pool, anchoring: AnchoringDep
   };
   const sendDeps = () => {
     const a = configured();
-    return { pool, chain: a.chain, log: a.log ?? silentLogger, abandonAfterMs: a.abandonAfterMs, pollMs: a.pollMs, heartbeat };
+    return { pool, chain: a.chain, log: a.log ?? silentLogger, abandonAfterMs: a.abandonAfterMs, pollMs: a.pollMs, heartbeat, sleep };
   };
   return {
     /** Closed days with events after the last anchored one, oldest first. */

@@ -73,11 +73,6 @@ export function anchorChainFromConfig(anchor: Config['anchor'], signer: boolean)
   });
 }
 
-/** `<explorer>/tx/<hash>`, or null on a chain without an explorer (local). */
-export function explorerTxUrl(explorerUrl: string | null | undefined, txHash: string | null): string | null {
-  return explorerUrl && txHash ? `${explorerUrl}/tx/${txHash}` : null;
-}
-
 /** The hash of a signed raw transaction (what the chain will call it). */
 export function rawTransactionHash(raw: Hex): Hex {
   return keccak256(raw);

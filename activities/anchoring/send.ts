@@ -30,6 +30,8 @@ export interface SendDeps {
   pollMs?: number;
   /** Called while waiting, so Temporal knows the activity is alive. */
   heartbeat?: () => void;
+  /** Waits between checks; rejects when the activity is cancelled (worker shutting down). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 const buf = (hex: string) => Buffer.from(hex.startsWith('0x') ? hex.slice(2) : hex, 'hex');
@@ -210,6 +212,6 @@ export async function confirmAnchorTransaction(deps: SendDeps, runId: string): P
     });
     if (result) return result;
     deps.heartbeat?.();
-    await new Promise((r) => setTimeout(r, deps.pollMs ?? 1000));
+    await (deps.sleep ?? ((ms) => new Promise<void>((r) => setTimeout(r, ms))))(deps.pollMs ?? 1000);
   }
 }
