@@ -1,25 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
 import { computeEventHash, formatTimestamp, fromHex, nowMicros, parseTimestamp, toHex, type AcceptedEvent, type ChainedEventFields } from '../core/mod.ts';
-import { inTransaction } from '../store/mod.ts';
+import { EVENT_ROW_COLUMNS, INSERT_EVENT_ROWS, inTransaction } from '../store/mod.ts';
 import type { IngestBatchResult } from '../workflows/ids.ts';
 import type { Place } from './geo.ts';
 
 /** Per-position geo results of a batch, as the enrichment step returns them. */
 export type BatchPlaces = Array<[country: string | null, city: string | null] | null>;
-
-// Column order of the INSERT below; each is sent as one array parameter.
-const COLUMNS = [
-  ['workspace_id', 'uuid'], ['seq', 'bigint'], ['id', 'uuid'], ['batch_id', 'uuid'],
-  ['actor_id', 'text'], ['actor_name', 'text'], ['actor_type', 'text'], ['action', 'text'], ['action_category', 'text'],
-  ['resource', 'text'], ['resource_id', 'text'], ['resource_name', 'text'], ['metadata', 'jsonb'], ['targets', 'jsonb'],
-  ['tenant_id', 'text'], ['session_id', 'text'], ['idempotency_key', 'text'], ['version', 'integer'],
-  ['ip_address', 'text'], ['ip_country', 'text'], ['ip_city', 'text'], ['user_agent', 'text'],
-  ['occurred_at', 'timestamptz'], ['created_at', 'timestamptz'], ['event_hash', 'bytea'], ['previous_event_hash', 'bytea'],
-] as const;
-
-const INSERT_EVENTS = `INSERT INTO events (${COLUMNS.map(([c]) => c).join(', ')})
-  SELECT * FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
 
 /**
  * Appends an inbox batch to its workspace's chain, in one transaction: lock the batch, lock the
@@ -46,7 +33,7 @@ export async function appendBatchToChain(pool: pg.Pool, batchId: string, places:
     const now = nowMicros();
     const start = now > headMicros ? now : headMicros + 1n;
     let previous = head.event_hash ? toHex(head.event_hash) : null;
-    const columns: unknown[][] = COLUMNS.map(() => new Array(events.length));
+    const columns: unknown[][] = EVENT_ROW_COLUMNS.map(() => new Array(events.length));
     events.forEach((event, i) => {
       const place = places[i];
       const fields: ChainedEventFields = {
@@ -68,7 +55,7 @@ export async function appendBatchToChain(pool: pg.Pool, batchId: string, places:
       row.forEach((value, c) => { columns[c]![i] = value; });
       previous = hash;
     });
-    await client.query(INSERT_EVENTS, columns);
+    await client.query(INSERT_EVENT_ROWS, columns);
 
     const firstSeq = head.seq + 1;
     const lastSeq = head.seq + events.length;

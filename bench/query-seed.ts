@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { formatTimestamp } from '../core/mod.ts';
+import { EVENT_ROW_COLUMNS, INSERT_EVENT_ROWS } from '../store/mod.ts';
 import { prng } from './events.ts';
 export interface SeedOptions {
   /** Events in all. */
@@ -84,16 +85,6 @@ interface Actor { id: string; name: string; email: string; tenant: string; place
 interface Session { id: string; actor: Actor; left: number; ip: string; started: boolean }
 interface Workspace { id: string; share: number; seq: number; lastHash: Buffer | null; actors: Actor[]; sessions: Session[]; tenants: string[]; docs: number; folders: number; projects: number; sessionCount: number }
 
-const COLUMNS = [
-  ['workspace_id', 'uuid'], ['seq', 'bigint'], ['id', 'uuid'], ['batch_id', 'uuid'],
-  ['actor_id', 'text'], ['actor_name', 'text'], ['actor_type', 'text'], ['action', 'text'], ['action_category', 'text'],
-  ['resource', 'text'], ['resource_id', 'text'], ['resource_name', 'text'], ['metadata', 'jsonb'], ['targets', 'jsonb'],
-  ['tenant_id', 'text'], ['session_id', 'text'], ['idempotency_key', 'text'], ['version', 'integer'],
-  ['ip_address', 'text'], ['ip_country', 'text'], ['ip_city', 'text'], ['user_agent', 'text'],
-  ['occurred_at', 'timestamptz'], ['created_at', 'timestamptz'], ['event_hash', 'bytea'], ['previous_event_hash', 'bytea'],
-] as const;
-const INSERT = `INSERT INTO events (${COLUMNS.map(([c]) => c).join(', ')})
-  SELECT * FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
 const CHUNK = 2000;
 
 /**
@@ -130,7 +121,7 @@ export async function seedEvents(pool: pg.Pool, options: SeedOptions): Promise<S
 
   const pickAction = () => { let r = random() * ACTION_WEIGHT; for (const a of ACTIONS) { r -= a.weight; if (r <= 0) return a; } return ACTIONS[0]!; };
   const step = (options.endMicros - options.startMicros) / BigInt(options.events);
-  const columns: unknown[][] = COLUMNS.map(() => []);
+  const columns: unknown[][] = EVENT_ROW_COLUMNS.map(() => []);
   const batchId = crypto.randomUUID();
   let pending = 0;
   let inFlight: Promise<unknown>[] = [];
@@ -138,7 +129,7 @@ export async function seedEvents(pool: pg.Pool, options: SeedOptions): Promise<S
     if (pending === 0) return;
     const values = columns.map((c) => c.splice(0));
     pending = 0;
-    inFlight.push(pool.query(INSERT, values));
+    inFlight.push(pool.query(INSERT_EVENT_ROWS, values));
     if (inFlight.length >= 2) { await Promise.all(inFlight); inFlight = []; }
   };
 

@@ -39,3 +39,20 @@ export async function chainHead(pool: pg.Pool, workspaceId: string): Promise<{ s
   const head = rows[0];
   return { seq: head?.seq ?? 0, eventHash: head?.event_hash ? toHex(head.event_hash) : null };
 }
+
+/** The columns of an `events` row in insert order, with their types. */
+export const EVENT_ROW_COLUMNS = [
+  ['workspace_id', 'uuid'], ['seq', 'bigint'], ['id', 'uuid'], ['batch_id', 'uuid'],
+  ['actor_id', 'text'], ['actor_name', 'text'], ['actor_type', 'text'], ['action', 'text'], ['action_category', 'text'],
+  ['resource', 'text'], ['resource_id', 'text'], ['resource_name', 'text'], ['metadata', 'jsonb'], ['targets', 'jsonb'],
+  ['tenant_id', 'text'], ['session_id', 'text'], ['idempotency_key', 'text'], ['version', 'integer'],
+  ['ip_address', 'text'], ['ip_country', 'text'], ['ip_city', 'text'], ['user_agent', 'text'],
+  ['occurred_at', 'timestamptz'], ['created_at', 'timestamptz'], ['event_hash', 'bytea'], ['previous_event_hash', 'bytea'],
+] as const;
+
+/**
+ * Inserts many rows in one statement: one array parameter per column, in EVENT_ROW_COLUMNS order
+ * (column-major), so the statement text never grows with the number of rows.
+ */
+export const INSERT_EVENT_ROWS = `INSERT INTO events (${EVENT_ROW_COLUMNS.map(([c]) => c).join(', ')})
+  SELECT * FROM unnest(${EVENT_ROW_COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
