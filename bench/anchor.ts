@@ -34,6 +34,7 @@ import {
   type ChainedEventFields,
 } from '../core/mod.ts';
 import { silentLogger } from '../log/mod.ts';
+import { EVENT_ROW_COLUMNS, INSERT_EVENT_ROWS } from '../store/mod.ts';
 import { startLocalEvmNode } from '../stack/mod.ts';
 import { generateEvents } from './events.ts';
 import { percentile, report, startBenchStack } from './support.ts';
@@ -43,17 +44,6 @@ const WORKSPACES = 100;
 const BIG_SHARE = 0.1;
 const DAY = '2026-03-15';
 const PROOF_SAMPLES = Number(process.env.BENCH_PROOF_SAMPLES ?? 2000);
-
-const COLUMNS = [
-  ['workspace_id', 'uuid'], ['seq', 'bigint'], ['id', 'uuid'], ['batch_id', 'uuid'],
-  ['actor_id', 'text'], ['actor_name', 'text'], ['actor_type', 'text'], ['action', 'text'], ['action_category', 'text'],
-  ['resource', 'text'], ['resource_id', 'text'], ['resource_name', 'text'], ['metadata', 'jsonb'], ['targets', 'jsonb'],
-  ['tenant_id', 'text'], ['session_id', 'text'], ['idempotency_key', 'text'], ['version', 'integer'],
-  ['ip_address', 'text'], ['ip_country', 'text'], ['ip_city', 'text'], ['user_agent', 'text'],
-  ['occurred_at', 'timestamptz'], ['created_at', 'timestamptz'], ['event_hash', 'bytea'], ['previous_event_hash', 'bytea'],
-] as const;
-const INSERT = `INSERT INTO events (${COLUMNS.map(([c]) => c).join(', ')})
-  SELECT * FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
@@ -68,7 +58,7 @@ async function seedDay(pool: pg.Pool, workspaceIds: string[]): Promise<void> {
   const t0 = performance.now();
   for (let from = 0; from < EVENTS; from += CHUNK) {
     const generated = generateEvents(Math.min(CHUNK, EVENTS - from), 1 + from / CHUNK);
-    const columns: unknown[][] = COLUMNS.map(() => []);
+    const columns: unknown[][] = EVENT_ROW_COLUMNS.map(() => []);
     generated.forEach((g, j) => {
       const i = from + j;
       const ws = i % 10 < BIG_SHARE * 10 ? workspaceIds[0]! : workspaceIds[1 + (i % (WORKSPACES - 1))]!;
@@ -90,7 +80,7 @@ async function seedDay(pool: pg.Pool, workspaceIds: string[]): Promise<void> {
       head.seq++; head.hash = hash; head.at = createdAt;
     });
     await inserting;
-    inserting = pool.query(INSERT, columns);
+    inserting = pool.query(INSERT_EVENT_ROWS, columns);
     if ((from / CHUNK) % 40 === 0) process.stdout.write(`  seeding: ${from} events (${seconds(t0).toFixed(0)} s)\n`);
   }
   await inserting;

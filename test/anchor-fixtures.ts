@@ -5,19 +5,7 @@
  */
 import type pg from 'pg';
 import { computeEventHash, formatTimestamp, fromHex, parseTimestamp, toHex, type ChainedEventFields } from '../core/mod.ts';
-import { inTransaction, type StoredEvent } from '../store/mod.ts';
-
-const COLUMNS = [
-  ['workspace_id', 'uuid'], ['seq', 'bigint'], ['id', 'uuid'], ['batch_id', 'uuid'],
-  ['actor_id', 'text'], ['actor_name', 'text'], ['actor_type', 'text'], ['action', 'text'], ['action_category', 'text'],
-  ['resource', 'text'], ['resource_id', 'text'], ['resource_name', 'text'], ['metadata', 'jsonb'], ['targets', 'jsonb'],
-  ['tenant_id', 'text'], ['session_id', 'text'], ['idempotency_key', 'text'], ['version', 'integer'],
-  ['ip_address', 'text'], ['ip_country', 'text'], ['ip_city', 'text'], ['user_agent', 'text'],
-  ['occurred_at', 'timestamptz'], ['created_at', 'timestamptz'], ['event_hash', 'bytea'], ['previous_event_hash', 'bytea'],
-] as const;
-
-const INSERT = `INSERT INTO events (${COLUMNS.map(([c]) => c).join(', ')})
-  SELECT * FROM unnest(${COLUMNS.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')})`;
+import { EVENT_ROW_COLUMNS, INSERT_EVENT_ROWS, inTransaction, type StoredEvent } from '../store/mod.ts';
 
 /**
  * Appends `count` events created on UTC day `day` (from 10:00, 1 ms apart) to the workspace's
@@ -43,7 +31,7 @@ export async function appendDay(pool: pg.Pool, workspaceId: string, day: string,
       events.push({ ...fields, seq: head.seq + i + 1, event_hash, previous_event_hash: previous });
       previous = event_hash;
     }
-    const columns: unknown[][] = COLUMNS.map(() => []);
+    const columns: unknown[][] = EVENT_ROW_COLUMNS.map(() => []);
     for (const e of events) {
       const row = [e.workspace_id, e.seq, e.id, batchId, e.actor_id, e.actor_name, e.actor_type, e.action, e.action_category, e.resource,
         e.resource_id, e.resource_name, JSON.stringify(e.metadata), JSON.stringify(e.targets), e.tenant_id, e.session_id, e.idempotency_key,
@@ -51,7 +39,7 @@ export async function appendDay(pool: pg.Pool, workspaceId: string, day: string,
         e.previous_event_hash ? fromHex(e.previous_event_hash) : null];
       row.forEach((v, c) => columns[c]!.push(v));
     }
-    await client.query(INSERT, columns);
+    await client.query(INSERT_EVENT_ROWS, columns);
     const last = events.at(-1)!;
     await client.query('UPDATE chain_heads SET seq = $2, event_hash = $3, created_at = $4 WHERE workspace_id = $1',
       [workspaceId, last.seq, fromHex(last.event_hash), last.created_at]);
