@@ -37,7 +37,7 @@ function start(env: Record<string, string>): Started {
 async function portsEnv(dir: string): Promise<Record<string, string>> {
   return {
     SEALTRAIL_DATA_DIR: dir, API_PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()),
-    TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()),
+    TEMPORAL_DEV_PORT: String(await freePort()), TEMPORAL_UI_PORT: String(await freePort()), EVM_PORT: String(await freePort()),
   };
 }
 
