@@ -9,74 +9,91 @@ import type { Place } from './geo.ts';
 export type BatchPlaces = Array<[country: string | null, city: string | null] | null>;
 
 /**
- * Appends an inbox batch to its workspace's chain, in one transaction: lock the batch, lock the
- * chain head, hash each event onto the chain in input order, insert, advance the head, mark the
- * batch appended. Retrying after a crash is safe: a committed attempt left the batch marked
- * appended (so the retry does nothing) and an uncommitted one left nothing at all.
+ * Appends inbox batches of one workspace to its chain, in one transaction: lock the batches, lock
+ * the chain head, hash each event onto the chain (batches in the given order, events in input
+ * order), insert, advance the head, mark the batches appended. Retrying after a crash is safe: a
+ * committed attempt left its batches marked appended (they are skipped) and an uncommitted one left
+ * nothing at all. Batches are locked in id order, so two workflows carrying overlapping batches
+ * never deadlock; whichever comes second finds them appended.
  *
  * `created_at` is assigned here, under the head lock: the later of now and the head's last
  * `created_at` plus 1 µs, then +1 µs per position, so chain order and `created_at` order agree.
  */
-export async function appendBatchToChain(pool: pg.Pool, batchId: string, places: BatchPlaces): Promise<IngestBatchResult> {
+export async function appendBatchesToChain(pool: pg.Pool, batchIds: readonly string[], places: readonly BatchPlaces[]): Promise<IngestBatchResult> {
   return await inTransaction(pool, async (client) => {
-    const batch = (await client.query<{ workspace_id: string; status: string; events: AcceptedEvent[] | null; first_seq: number | null; last_seq: number | null }>(
-      'SELECT workspace_id, status, events, first_seq, last_seq FROM ingest_batches WHERE id = $1 FOR UPDATE', [batchId])).rows[0];
-    if (!batch) throw ApplicationFailure.nonRetryable(`ingest batch ${batchId} does not exist`, 'UnknownBatch');
-    if (batch.status === 'appended') return { batchId, appended: 0, firstSeq: batch.first_seq, lastSeq: batch.last_seq };
-    const events = batch.events!;
+    const { rows } = await client.query<{ id: string; workspace_id: string; status: string; events: AcceptedEvent[] | null; first_seq: number | null; last_seq: number | null }>(
+      'SELECT id, workspace_id, status, events, first_seq, last_seq FROM ingest_batches WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [batchIds]);
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    const missing = batchIds.filter((id) => !byId.has(id));
+    if (missing.length > 0) throw ApplicationFailure.nonRetryable(`ingest batches ${missing.join(', ')} do not exist`, 'UnknownBatch');
+    const workspaceId = rows[0]!.workspace_id;
+    if (rows.some((row) => row.workspace_id !== workspaceId)) throw ApplicationFailure.nonRetryable('ingest batches of different workspaces cannot share an append', 'MixedWorkspaces');
+
+    const pending = batchIds.map((id, i) => ({ batch: byId.get(id)!, places: places[i] ?? [] })).filter(({ batch }) => batch.status === 'pending');
+    if (pending.length === 0) {
+      return { batchIds: [...batchIds], appended: 0, firstSeq: Math.min(...rows.map((r) => r.first_seq!)), lastSeq: Math.max(...rows.map((r) => r.last_seq!)) };
+    }
 
     const head = (await client.query<{ seq: number; event_hash: Buffer | null; created_at: string | null }>(
-      'SELECT seq, event_hash, created_at FROM chain_heads WHERE workspace_id = $1 FOR UPDATE', [batch.workspace_id])).rows[0];
-    if (!head) throw ApplicationFailure.nonRetryable(`workspace ${batch.workspace_id} has no chain head`, 'NoChainHead');
+      'SELECT seq, event_hash, created_at FROM chain_heads WHERE workspace_id = $1 FOR UPDATE', [workspaceId])).rows[0];
+    if (!head) throw ApplicationFailure.nonRetryable(`workspace ${workspaceId} has no chain head`, 'NoChainHead');
 
+    const total = pending.reduce((n, { batch }) => n + batch.events!.length, 0);
     const headMicros = head.created_at ? parseTimestamp(head.created_at)! : -1n;
     const now = nowMicros();
     const start = now > headMicros ? now : headMicros + 1n;
     let previous = head.event_hash ? toHex(head.event_hash) : null;
-    const columns: unknown[][] = EVENT_ROW_COLUMNS.map(() => new Array(events.length));
-    events.forEach((event, i) => {
-      const place = places[i];
-      const fields: ChainedEventFields = {
-        ...event,
-        workspace_id: batch.workspace_id,
-        ip_country: place?.[0] ?? null,
-        ip_city: place?.[1] ?? null,
-        created_at: formatTimestamp(start + BigInt(i)),
-      };
-      const hash = computeEventHash(fields, previous);
-      const row = [
-        batch.workspace_id, head.seq + i + 1, event.id, batchId,
-        fields.actor_id, fields.actor_name, fields.actor_type, fields.action, fields.action_category,
-        fields.resource, fields.resource_id, fields.resource_name, JSON.stringify(fields.metadata), JSON.stringify(fields.targets),
-        fields.tenant_id, fields.session_id, fields.idempotency_key, fields.version,
-        fields.ip_address, fields.ip_country, fields.ip_city, fields.user_agent,
-        fields.occurred_at, fields.created_at, fromHex(hash), previous === null ? null : fromHex(previous),
-      ];
-      row.forEach((value, c) => { columns[c]![i] = value; });
-      previous = hash;
-    });
+    const columns: unknown[][] = EVENT_ROW_COLUMNS.map(() => new Array(total));
+    const ranges = { ids: [] as string[], first: [] as number[], last: [] as number[] };
+    let position = 0;
+    for (const { batch, places: batchPlaces } of pending) {
+      ranges.ids.push(batch.id);
+      ranges.first.push(head.seq + position + 1);
+      batch.events!.forEach((event, i) => {
+        const place = batchPlaces[i];
+        const fields: ChainedEventFields = {
+          ...event,
+          workspace_id: workspaceId,
+          ip_country: place?.[0] ?? null,
+          ip_city: place?.[1] ?? null,
+          created_at: formatTimestamp(start + BigInt(position)),
+        };
+        const hash = computeEventHash(fields, previous);
+        const row = [
+          workspaceId, head.seq + position + 1, event.id, batch.id,
+          fields.actor_id, fields.actor_name, fields.actor_type, fields.action, fields.action_category,
+          fields.resource, fields.resource_id, fields.resource_name, JSON.stringify(fields.metadata), JSON.stringify(fields.targets),
+          fields.tenant_id, fields.session_id, fields.idempotency_key, fields.version,
+          fields.ip_address, fields.ip_country, fields.ip_city, fields.user_agent,
+          fields.occurred_at, fields.created_at, fromHex(hash), previous === null ? null : fromHex(previous),
+        ];
+        row.forEach((value, c) => { columns[c]![position] = value; });
+        previous = hash;
+        position++;
+      });
+      ranges.last.push(head.seq + position);
+    }
     await client.query(INSERT_EVENT_ROWS, columns);
 
-    const firstSeq = head.seq + 1;
-    const lastSeq = head.seq + events.length;
     await client.query('UPDATE chain_heads SET seq = $2, event_hash = $3, created_at = $4 WHERE workspace_id = $1',
-      [batch.workspace_id, lastSeq, fromHex(previous!), formatTimestamp(start + BigInt(events.length - 1))]);
+      [workspaceId, head.seq + total, fromHex(previous!), formatTimestamp(start + BigInt(total - 1))]);
     await client.query(
-      `UPDATE ingest_batches SET status = 'appended', appended_at = clock_timestamp(), events = NULL, event_ids = NULL,
-              first_seq = $2, last_seq = $3 WHERE id = $1`,
-      [batchId, firstSeq, lastSeq]);
-    return { batchId, appended: events.length, firstSeq, lastSeq };
+      `UPDATE ingest_batches b SET status = 'appended', appended_at = clock_timestamp(), events = NULL, event_ids = NULL,
+              first_seq = r.first_seq, last_seq = r.last_seq
+         FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS r (id, first_seq, last_seq) WHERE b.id = r.id`,
+      [ranges.ids, ranges.first, ranges.last]);
+    return { batchIds: [...batchIds], appended: total, firstSeq: head.seq + 1, lastSeq: head.seq + total };
   });
 }
 
-/** Looks up every event's IP address; events without one get null. */
-export async function placesOfBatch(pool: pg.Pool, batchId: string, lookup: (ip: string | null) => Place): Promise<BatchPlaces> {
-  const { rows } = await pool.query<{ ips: Array<string | null> | null }>(
-    `SELECT jsonb_path_query_array(events, '$[*].ip_address') AS ips FROM ingest_batches WHERE id = $1 AND status = 'pending'`, [batchId]);
-  const ips = rows[0]?.ips ?? [];
-  return ips.map((ip) => {
+/** Looks up every event's IP address, per batch; events without one (or batches already appended) get nothing. */
+export async function placesOfBatches(pool: pg.Pool, batchIds: readonly string[], lookup: (ip: string | null) => Place): Promise<BatchPlaces[]> {
+  const { rows } = await pool.query<{ id: string; ips: Array<string | null> | null }>(
+    `SELECT id, jsonb_path_query_array(events, '$[*].ip_address') AS ips FROM ingest_batches WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [batchIds]);
+  const ipsOf = new Map(rows.map((row) => [row.id, row.ips ?? []]));
+  return batchIds.map((id) => (ipsOf.get(id) ?? []).map((ip) => {
     if (!ip) return null;
     const place = lookup(ip);
     return place.country === null && place.city === null ? null : [place.country, place.city];
-  });
+  }));
 }

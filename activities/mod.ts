@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { findPendingBatches } from '../store/mod.ts';
 import { startIngestWorkflow } from '../workflows/client.ts';
 import type { IngestBatchResult } from '../workflows/ids.ts';
-import { appendBatchToChain, placesOfBatch, type BatchPlaces } from './append.ts';
+import { appendBatchesToChain, placesOfBatches, type BatchPlaces } from './append.ts';
 import type { GeoLookup } from './geo.ts';
 import { createAnchoringActivities, type AnchoringDeps } from './anchoring/activities.ts';
 
@@ -31,14 +31,14 @@ export function createActivities({ pool, geo, temporal, taskQueue, recoveryMinAg
   return {
     ...createAnchoringActivities(pool, anchoring),
 
-    /** Geo enrichment of a batch's IP addresses (runs as a local activity). */
-    async enrichBatch(batchId: string): Promise<BatchPlaces> {
-      return await placesOfBatch(pool, batchId, geo.lookup);
+    /** Geo enrichment of the batches' IP addresses (runs as a local activity). */
+    async enrichBatches(batchIds: string[]): Promise<BatchPlaces[]> {
+      return await placesOfBatches(pool, batchIds, geo.lookup);
     },
 
-    /** Hashes the batch onto its workspace's chain and stores it; idempotent. */
-    async appendBatch(input: { batchId: string; places: BatchPlaces }): Promise<IngestBatchResult> {
-      return await appendBatchToChain(pool, input.batchId, input.places);
+    /** Hashes the batches onto their workspace's chain and stores them; idempotent. */
+    async appendBatches(input: { batchIds: string[]; places: BatchPlaces[] }): Promise<IngestBatchResult> {
+      return await appendBatchesToChain(pool, input.batchIds, input.places);
     },
 
     /** Starts the workflow of every batch handed off a while ago and still not in the chain. */
@@ -46,7 +46,7 @@ export function createActivities({ pool, geo, temporal, taskQueue, recoveryMinAg
       const batches = await findPendingBatches(pool, recoveryMinAgeSeconds);
       let started = 0;
       for (const batch of batches) {
-        if (await startIngestWorkflow(temporal, taskQueue, { batchId: batch.id, workspaceId: batch.workspace_id })) started++;
+        if (await startIngestWorkflow(temporal, taskQueue, { workspaceId: batch.workspace_id, batchIds: [batch.id] })) started++;
       }
       return { found: batches.length, started };
     },

@@ -40,7 +40,7 @@ export interface App {
  */
 export function createApp(deps: AppDeps): App {
   const koa = new Koa({ proxy: false });
-  const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, { concurrency: 8, maxQueued: 10_000 });
+  const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, { concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000 });
   const groups = new GroupCommit(createHandOff({ pool: deps.pool, starter, log: deps.log }), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));
   for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool), verifyRoutes(deps.pool),

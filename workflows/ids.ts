@@ -5,20 +5,26 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const WorkspaceIdKey = defineSearchAttributeKey('WorkspaceId', SearchAttributeType.KEYWORD);
-export const BatchIdKey = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
+/** Every inbox batch a workflow carries (one, or several coalesced under load). */
+export const BatchIdKey = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD_LIST);
 
 export const INGEST_WORKFLOW = 'ingestBatch';
 export const RECOVERY_WORKFLOW = 'recoverStrandedBatches';
 /** One recovery schedule per task queue (a deployment normally has one queue). */
 export const recoveryScheduleId = (taskQueue: string) => `sealtrail-recovery-sweep-${taskQueue}`;
 
+/** Named after the first batch it carries: the id a lone batch's workflow always gets. */
 export const ingestWorkflowId = (batchId: string) => `ingest-${batchId}`;
 
-/** What the ingestion workflow receives: ids only, never event bodies. */
-export interface IngestBatchInput { batchId: string; workspaceId: string }
+/**
+ * What the ingestion workflow receives: ids only, never event bodies. Usually one inbox batch;
+ * under load, the API's starter coalesces a workspace's queued batches (in hand-off order) into
+ * one workflow, so Temporal's per-workflow cost is paid once for all of them.
+ */
+export interface IngestBatchInput { workspaceId: string; batchIds: string[] }
 
-/** What it returns: counts and chain positions. */
-export interface IngestBatchResult { batchId: string; appended: number; firstSeq: number | null; lastSeq: number | null }
+/** What it returns: counts and chain positions (null when every batch was already appended). */
+export interface IngestBatchResult { batchIds: string[]; appended: number; firstSeq: number | null; lastSeq: number | null }
 
 export const ANCHOR_DAY_WORKFLOW = 'anchorDay';
 export const ANCHOR_SCHEDULE_WORKFLOW = 'anchorClosedDays';

@@ -12,14 +12,15 @@ export interface GroupCommitOptions {
   windowMs: number;
   /** A group is written as soon as it holds this many events. */
   maxEvents: number;
-  /** Hand-offs of one workspace running at once; more requests wait and join the next group. */
+  /** Hand-offs of one workspace running at once (default 8); more requests wait and join the next group. */
   maxInFlight?: number;
 }
 
 /**
  * Group commit: concurrent requests of a workspace are coalesced into one hand-off (one
- * transaction, one workflow). While a hand-off is in flight, arrivals pile up and go together in
- * the next one, so under load the number of workflows grows with time, not with requests.
+ * transaction): the first request of a group waits `windowMs` for company, and up to
+ * `maxInFlight` hand-offs of a workspace run at once; beyond that, arrivals pile up and go
+ * together when a slot frees. (Workflows are coalesced further by the WorkflowStarter.)
  *
  * ```ts
  * const groups = new GroupCommit(handOff, { windowMs: 4, maxEvents: 1000 });
@@ -33,7 +34,7 @@ export class GroupCommit {
 
   constructor(handOff: HandOff, options: GroupCommitOptions) {
     this.#handOff = handOff;
-    this.#options = { maxInFlight: 2, ...options };
+    this.#options = { maxInFlight: 8, ...options };
   }
 
   submit(workspaceId: string, events: AcceptedEvent[]): Promise<Receipt[]> {
@@ -48,12 +49,16 @@ export class GroupCommit {
 
   #schedule(workspaceId: string, lane: Lane): void {
     if (lane.waiting.length === 0 || lane.inFlight >= this.#options.maxInFlight) return;
-    if (lane.count >= this.#options.maxEvents || lane.inFlight === 0) {
-      // Full, or idle: go after the window (a full group goes at once).
-      if (lane.count >= this.#options.maxEvents) { clearTimeout(lane.timer); lane.timer = undefined; void this.#flush(workspaceId, lane); return; }
-      lane.timer ??= setTimeout(() => { lane.timer = undefined; void this.#flush(workspaceId, lane); }, this.#options.windowMs);
+    if (lane.count >= this.#options.maxEvents) {
+      // Full: go at once.
+      clearTimeout(lane.timer);
+      lane.timer = undefined;
+      void this.#flush(workspaceId, lane);
+      return;
     }
-    // Otherwise a hand-off is in flight: this request joins the group written when it returns.
+    // Otherwise wait the window for company. Hand-offs already in flight do not hold this group
+    // back: PostgreSQL flushes concurrent commits to disk together.
+    lane.timer ??= setTimeout(() => { lane.timer = undefined; void this.#flush(workspaceId, lane); }, this.#options.windowMs);
   }
 
   async #flush(workspaceId: string, lane: Lane): Promise<void> {
@@ -77,7 +82,7 @@ export class GroupCommit {
       for (const waiter of group) waiter.reject(error);
     } finally {
       lane.inFlight--;
-      // Whoever arrived during the hand-off has waited long enough: write them now.
+      // Whoever waited for a free slot has waited long enough: write them now.
       if (lane.waiting.length > 0 && !lane.timer) void this.#flush(workspaceId, lane);
       else if (lane.inFlight === 0 && !lane.timer) this.#lanes.delete(workspaceId);
     }

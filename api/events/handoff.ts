@@ -22,7 +22,7 @@ export function createHandOff({ pool, starter, log }: HandOffDeps): HandOff {
       log.error('hand-off failed', { workspaceId, batchId, events: events.length, error });
       throw unavailable('The events could not be stored durably; nothing was accepted. Retry the request.');
     }
-    if (write.stored > 0) starter.enqueue({ batchId, workspaceId });
+    if (write.stored > 0) starter.enqueue(workspaceId, batchId, write.stored);
     return write.receipts;
   };
 }

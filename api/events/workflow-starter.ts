@@ -1,23 +1,30 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../../log/mod.ts';
 import { startIngestWorkflow } from '../../workflows/client.ts';
-import type { IngestBatchInput } from '../../workflows/ids.ts';
 
 export interface WorkflowStarterOptions {
-  /** Starts in flight at once. */
+  /** Starts in flight at once, across workspaces (one at a time per workspace). */
   concurrency: number;
   /** Batches waiting for a start at most; beyond it, the recovery schedule starts them. */
   maxQueued: number;
+  /** Events one workflow carries at most when queued batches are coalesced. */
+  maxEventsPerWorkflow: number;
 }
 
+interface QueuedBatch { batchId: string; events: number }
+
 /**
- * Starts ingestion workflows off the request path. A batch is already durable when it is
- * queued here, so a start that fails, or one never made because the process died or the queue
- * was full, only delays the batch until the recovery schedule starts it.
+ * Starts ingestion workflows off the request path. A batch is already durable when it is queued
+ * here, so a start that fails, or one never made because the process died or the queue was full,
+ * only delays the batch until the recovery schedule starts it.
+ *
+ * Each workspace has at most one start in flight; the batches it commits meanwhile wait and then
+ * go together in one workflow. Under load the number of workflows so follows what Temporal can
+ * start, not the number of requests, and each workflow's fixed cost is shared by many events.
  *
  * ```ts
- * const starter = new WorkflowStarter(client, 'sealtrail', log, { concurrency: 8, maxQueued: 10_000 });
- * starter.enqueue({ batchId, workspaceId });
+ * const starter = new WorkflowStarter(client, 'sealtrail', log, { concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000 });
+ * starter.enqueue(workspaceId, batchId, 25);
  * await starter.drain();
  * ```
  */
@@ -26,8 +33,10 @@ export class WorkflowStarter {
   readonly #taskQueue: string;
   readonly #log: Logger;
   readonly #options: WorkflowStarterOptions;
-  readonly #queue: IngestBatchInput[] = [];
-  #running = 0;
+  // Insertion order of the map is the order workspaces are served in.
+  readonly #queues = new Map<string, QueuedBatch[]>();
+  readonly #starting = new Set<string>();
+  #queued = 0;
   #idle: Array<() => void> = [];
 
   constructor(client: Client, taskQueue: string, log: Logger, options: WorkflowStarterOptions) {
@@ -37,31 +46,45 @@ export class WorkflowStarter {
     this.#options = options;
   }
 
-  enqueue(input: IngestBatchInput): void {
-    if (this.#queue.length >= this.#options.maxQueued) {
-      this.#log.warn('workflow start queue full; the recovery sweep will start this batch', { ...input });
+  enqueue(workspaceId: string, batchId: string, events: number): void {
+    if (this.#queued >= this.#options.maxQueued) {
+      this.#log.warn('workflow start queue full; the recovery sweep will start this batch', { workspaceId, batchId });
       return;
     }
-    this.#queue.push(input);
+    const queue = this.#queues.get(workspaceId);
+    if (queue) queue.push({ batchId, events });
+    else this.#queues.set(workspaceId, [{ batchId, events }]);
+    this.#queued++;
     this.#pump();
   }
 
   /** Resolves once every queued start has been attempted. */
   async drain(): Promise<void> {
-    if (this.#running === 0 && this.#queue.length === 0) return;
+    if (this.#starting.size === 0 && this.#queued === 0) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
   #pump(): void {
-    while (this.#running < this.#options.concurrency && this.#queue.length > 0) {
-      const input = this.#queue.shift()!;
-      this.#running++;
-      startIngestWorkflow(this.#client, this.#taskQueue, input)
-        .catch((error: unknown) => this.#log.warn('ingest workflow not started; the recovery sweep will start it', { ...input, error }))
+    for (const [workspaceId, queue] of this.#queues) {
+      if (this.#starting.size >= this.#options.concurrency) return;
+      if (this.#starting.has(workspaceId)) continue;
+      const batchIds: string[] = [];
+      let events = 0;
+      while (queue.length > 0 && (batchIds.length === 0 || events + queue[0]!.events <= this.#options.maxEventsPerWorkflow)) {
+        const next = queue.shift()!;
+        batchIds.push(next.batchId);
+        events += next.events;
+      }
+      this.#queued -= batchIds.length;
+      this.#queues.delete(workspaceId);
+      if (queue.length > 0) this.#queues.set(workspaceId, queue); // the rest waits its turn, behind the others
+      this.#starting.add(workspaceId);
+      startIngestWorkflow(this.#client, this.#taskQueue, { workspaceId, batchIds })
+        .catch((error: unknown) => this.#log.warn('ingest workflow not started; the recovery sweep will start it', { workspaceId, batchIds, error }))
         .finally(() => {
-          this.#running--;
+          this.#starting.delete(workspaceId);
           this.#pump();
-          if (this.#running === 0 && this.#queue.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
+          if (this.#starting.size === 0 && this.#queued === 0) for (const resolve of this.#idle.splice(0)) resolve();
         });
     }
   }

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { appendBatchesToChain } from '../activities/append.ts';
+import { WorkflowStarter } from '../api/events/workflow-starter.ts';
+import { acceptEvent } from '../core/mod.ts';
+import { silentLogger } from '../log/mod.ts';
+import { writeInboxBatch } from '../store/mod.ts';
+import { ingestWorkflowId } from '../workflows/ids.ts';
+import { createTestContext, eventually, type TestContext } from './support/context.ts';
+
+let ctx: TestContext;
+beforeAll(async () => { ctx = await createTestContext({ worker: false }); });
+afterAll(async () => { await ctx.close(); });
+
+async function inboxBatch(workspaceId: string, size: number): Promise<{ batchId: string; ids: string[] }> {
+  const batchId = crypto.randomUUID();
+  const events = Array.from({ length: size }, (_, i) => acceptEvent({ actor_id: `u${i}`, action: 'a.b' }, crypto.randomUUID(), '2026-03-15T14:32:18.847312Z'));
+  await writeInboxBatch(ctx.pool, batchId, workspaceId, events);
+  return { batchId, ids: events.map((e) => e.id) };
+}
+
+async function chainIds(workspaceId: string): Promise<string[]> {
+  const { rows } = await ctx.pool.query<{ id: string }>('SELECT id FROM events WHERE workspace_id = $1 ORDER BY seq', [workspaceId]);
+  return rows.map((r) => r.id);
+}
+
+describe('appending several inbox batches at once', () => {
+  it('chains them in the given order in one go, and a second workflow carrying some of them changes nothing', async () => {
+    const { key, workspaceId } = await ctx.workspace(['admin']);
+    const [a, b, c] = [await inboxBatch(workspaceId, 3), await inboxBatch(workspaceId, 2), await inboxBatch(workspaceId, 4)];
+    const first = await appendBatchesToChain(ctx.pool, [a.batchId, b.batchId], [[], []]);
+    expect(first).toEqual({ batchIds: [a.batchId, b.batchId], appended: 5, firstSeq: 1, lastSeq: 5 });
+    // The recovery sweep's lone workflow for b, and a coalesced one for b and c.
+    expect((await appendBatchesToChain(ctx.pool, [b.batchId], [[]])).appended).toBe(0);
+    expect(await appendBatchesToChain(ctx.pool, [b.batchId, c.batchId], [[], []])).toEqual({ batchIds: [b.batchId, c.batchId], appended: 4, firstSeq: 6, lastSeq: 9 });
+    expect(await chainIds(workspaceId)).toEqual([...a.ids, ...b.ids, ...c.ids]);
+    const { rows } = await ctx.pool.query('SELECT id, first_seq, last_seq FROM ingest_batches WHERE workspace_id = $1 ORDER BY first_seq', [workspaceId]);
+    expect(rows).toEqual([{ id: a.batchId, first_seq: 1, last_seq: 3 }, { id: b.batchId, first_seq: 4, last_seq: 5 }, { id: c.batchId, first_seq: 6, last_seq: 9 }]);
+    expect((await ctx.api(key, '/api/v1/verify')).body.data).toEqual({ valid: true, events_checked: 9, breaks: [] });
+  });
+
+  it('refuses batches of two workspaces, and unknown batches, without retrying', async () => {
+    const one = await ctx.workspace(['admin']);
+    const two = await ctx.workspace(['admin']);
+    const [a, b] = [await inboxBatch(one.workspaceId, 1), await inboxBatch(two.workspaceId, 1)];
+    await expect(appendBatchesToChain(ctx.pool, [a.batchId, b.batchId], [[], []])).rejects.toMatchObject({ type: 'MixedWorkspaces', nonRetryable: true });
+    await expect(appendBatchesToChain(ctx.pool, [crypto.randomUUID()], [[]])).rejects.toMatchObject({ type: 'UnknownBatch', nonRetryable: true });
+    expect(await chainIds(one.workspaceId)).toEqual([]);
+  });
+});
+
+describe('the workflow starter', () => {
+  it('puts the batches a workspace commits while its start is in flight into one workflow, findable by each BatchId', async () => {
+    const { workspaceId } = await ctx.workspace(['admin']);
+    const batches = [];
+    for (let i = 0; i < 5; i++) batches.push(await inboxBatch(workspaceId, 2));
+    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 5000 });
+    for (const batch of batches) starter.enqueue(workspaceId, batch.batchId, 2);
+    await starter.drain();
+
+    const workflows = await eventually(async () => {
+      const list = [];
+      for await (const wf of ctx.temporal.workflow.list({ query: `WorkspaceId = '${workspaceId}'` })) list.push(wf.workflowId);
+      return list.length === 2 ? list.sort() : undefined;
+    }, 20_000, 'two workflows to be visible');
+    expect(workflows).toEqual([ingestWorkflowId(batches[0]!.batchId), ingestWorkflowId(batches[1]!.batchId)].sort());
+    for await (const wf of ctx.temporal.workflow.list({ query: `BatchId = '${batches[3]!.batchId}'` })) expect(wf.workflowId).toBe(ingestWorkflowId(batches[1]!.batchId));
+
+    await ctx.startWorker();
+    await eventually(async () => (await chainIds(workspaceId)).length === 10, 20_000, 'the batches to be chained');
+    expect(await chainIds(workspaceId)).toEqual(batches.flatMap((b) => b.ids));
+  });
+
+  it('keeps a coalesced workflow within its event budget', async () => {
+    const { workspaceId } = await ctx.workspace(['admin']);
+    const batches = [];
+    for (let i = 0; i < 4; i++) batches.push(await inboxBatch(workspaceId, 1));
+    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 2 });
+    for (const batch of batches) starter.enqueue(workspaceId, batch.batchId, 1);
+    await starter.drain();
+    const workflows = await eventually(async () => {
+      const list = [];
+      for await (const wf of ctx.temporal.workflow.list({ query: `WorkspaceId = '${workspaceId}'` })) list.push(wf.workflowId);
+      return list.length === 3 ? list : undefined;
+    }, 20_000, 'three workflows (1, then 2 + 1)');
+    expect(workflows).toHaveLength(3);
+  });
+});
