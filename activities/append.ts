@@ -9,34 +9,49 @@ import type { Place } from './geo.ts';
 export type BatchPlaces = Array<[country: string | null, city: string | null] | null>;
 
 /**
- * Appends inbox batches of one workspace to its chain, in one transaction: lock the batches, lock
- * the chain head, hash each event onto the chain (batches in the given order, events in input
- * order), insert, advance the head, mark the batches appended. Retrying after a crash is safe: a
- * committed attempt left its batches marked appended (they are skipped) and an uncommitted one left
- * nothing at all. Batches are locked in id order, so two workflows carrying overlapping batches
- * never deadlock; whichever comes second finds them appended.
+ * Appends inbox batches of one workspace to its chain, in one transaction: lock the chain head,
+ * lock the batches, hash each event onto the chain, insert, advance the head, mark the batches
+ * appended. Retrying after a crash is safe: a committed attempt left its batches marked appended
+ * (they are skipped) and an uncommitted one left nothing at all.
+ *
+ * Chain order follows hand-off order: with the head locked, every pending batch of the workspace
+ * received up to the last of the given ones is appended too, oldest first, so a batch committed
+ * later never enters the chain before an earlier one, whichever workflow gets the lock first. (The
+ * workflow carrying those batches then finds them appended.) Their places are looked up here.
  *
  * `created_at` is assigned here, under the head lock: the later of now and the head's last
  * `created_at` plus 1 µs, then +1 µs per position, so chain order and `created_at` order agree.
  */
-export async function appendBatchesToChain(pool: pg.Pool, batchIds: readonly string[], places: readonly BatchPlaces[]): Promise<IngestBatchResult> {
+export async function appendBatchesToChain(pool: pg.Pool, batchIds: readonly string[], places: readonly BatchPlaces[], lookup: (ip: string | null) => Place): Promise<IngestBatchResult> {
   return await inTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ id: string; workspace_id: string; status: string; events: AcceptedEvent[] | null; first_seq: number | null; last_seq: number | null }>(
-      'SELECT id, workspace_id, status, events, first_seq, last_seq FROM ingest_batches WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [batchIds]);
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    const missing = batchIds.filter((id) => !byId.has(id));
+    const owners = (await client.query<{ id: string; workspace_id: string }>(
+      'SELECT id, workspace_id FROM ingest_batches WHERE id = ANY($1::uuid[])', [batchIds])).rows;
+    const missing = batchIds.filter((id) => !owners.some((row) => row.id === id));
     if (missing.length > 0) throw ApplicationFailure.nonRetryable(`ingest batches ${missing.join(', ')} do not exist`, 'UnknownBatch');
-    const workspaceId = rows[0]!.workspace_id;
-    if (rows.some((row) => row.workspace_id !== workspaceId)) throw ApplicationFailure.nonRetryable('ingest batches of different workspaces cannot share an append', 'MixedWorkspaces');
+    const workspaceId = owners[0]!.workspace_id;
+    if (owners.some((row) => row.workspace_id !== workspaceId)) throw ApplicationFailure.nonRetryable('ingest batches of different workspaces cannot share an append', 'MixedWorkspaces');
 
-    const pending = batchIds.map((id, i) => ({ batch: byId.get(id)!, places: places[i] ?? [] })).filter(({ batch }) => batch.status === 'pending');
-    if (pending.length === 0) {
-      return { batchIds: [...batchIds], appended: 0, firstSeq: Math.min(...rows.map((r) => r.first_seq!)), lastSeq: Math.max(...rows.map((r) => r.last_seq!)) };
-    }
-
+    // The head first: every append of the workspace serialises here, so the batch locks below
+    // are never contended by another append (no lock-order deadlock).
     const head = (await client.query<{ seq: number; event_hash: Buffer | null; created_at: string | null }>(
       'SELECT seq, event_hash, created_at FROM chain_heads WHERE workspace_id = $1 FOR UPDATE', [workspaceId])).rows[0];
     if (!head) throw ApplicationFailure.nonRetryable(`workspace ${workspaceId} has no chain head`, 'NoChainHead');
+
+    const { rows } = await client.query<{ id: string; status: string; events: AcceptedEvent[] | null; first_seq: number | null; last_seq: number | null }>(
+      `SELECT id, status, events, first_seq, last_seq FROM ingest_batches
+        WHERE id = ANY($2::uuid[])
+           OR (workspace_id = $1 AND status = 'pending'
+               AND received_at <= (SELECT max(received_at) FROM ingest_batches WHERE id = ANY($2::uuid[])))
+        ORDER BY received_at, id FOR UPDATE`, [workspaceId, batchIds]);
+    const placesOf = new Map(batchIds.map((id, i) => [id, places[i]]));
+    const pending = rows.filter((batch) => batch.status === 'pending').map((batch) => ({
+      batch,
+      places: placesOf.get(batch.id) ?? batch.events!.map((event) => placeOf(event.ip_address, lookup)),
+    }));
+    const mine = rows.filter((row) => batchIds.includes(row.id));
+    if (pending.length === 0) {
+      return { batchIds: [...batchIds], appended: 0, firstSeq: Math.min(...mine.map((r) => r.first_seq!)), lastSeq: Math.max(...mine.map((r) => r.last_seq!)) };
+    }
 
     const total = pending.reduce((n, { batch }) => n + batch.events!.length, 0);
     const headMicros = head.created_at ? parseTimestamp(head.created_at)! : -1n;
@@ -91,9 +106,12 @@ export async function placesOfBatches(pool: pg.Pool, batchIds: readonly string[]
   const { rows } = await pool.query<{ id: string; ips: Array<string | null> | null }>(
     `SELECT id, jsonb_path_query_array(events, '$[*].ip_address') AS ips FROM ingest_batches WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [batchIds]);
   const ipsOf = new Map(rows.map((row) => [row.id, row.ips ?? []]));
-  return batchIds.map((id) => (ipsOf.get(id) ?? []).map((ip) => {
-    if (!ip) return null;
-    const place = lookup(ip);
-    return place.country === null && place.city === null ? null : [place.country, place.city];
-  }));
+  return batchIds.map((id) => (ipsOf.get(id) ?? []).map((ip) => placeOf(ip, lookup)));
+}
+
+/** One event's entry in BatchPlaces: null when it has no address or the address has no place. */
+function placeOf(ip: string | null, lookup: (ip: string | null) => Place): BatchPlaces[number] {
+  if (!ip) return null;
+  const place = lookup(ip);
+  return place.country === null && place.city === null ? null : [place.country, place.city];
 }

@@ -38,7 +38,7 @@ export function createActivities({ pool, geo, temporal, taskQueue, recoveryMinAg
 
     /** Hashes the batches onto their workspace's chain and stores them; idempotent. */
     async appendBatches(input: { batchIds: string[]; places: BatchPlaces[] }): Promise<IngestBatchResult> {
-      return await appendBatchesToChain(pool, input.batchIds, input.places);
+      return await appendBatchesToChain(pool, input.batchIds, input.places, geo.lookup);
     },
 
     /** Starts the workflow of every batch handed off a while ago and still not in the chain. */

@@ -3,11 +3,13 @@ import { appendBatchesToChain } from '../activities/append.ts';
 import { WorkflowStarter } from '../api/events/workflow-starter.ts';
 import { acceptEvent } from '../core/mod.ts';
 import { silentLogger } from '../log/mod.ts';
+import type { Place } from '../activities/mod.ts';
 import { writeInboxBatch } from '../store/mod.ts';
 import { ingestWorkflowId } from '../workflows/ids.ts';
 import { createTestContext, eventually, type TestContext } from './support/context.ts';
 
 let ctx: TestContext;
+const nowhere = (): Place => ({ country: null, city: null });
 beforeAll(async () => { ctx = await createTestContext({ worker: false }); });
 afterAll(async () => { await ctx.close(); });
 
@@ -27,23 +29,34 @@ describe('appending several inbox batches at once', () => {
   it('chains them in the given order in one go, and a second workflow carrying some of them changes nothing', async () => {
     const { key, workspaceId } = await ctx.workspace(['admin']);
     const [a, b, c] = [await inboxBatch(workspaceId, 3), await inboxBatch(workspaceId, 2), await inboxBatch(workspaceId, 4)];
-    const first = await appendBatchesToChain(ctx.pool, [a.batchId, b.batchId], [[], []]);
+    const first = await appendBatchesToChain(ctx.pool, [a.batchId, b.batchId], [[], []], nowhere);
     expect(first).toEqual({ batchIds: [a.batchId, b.batchId], appended: 5, firstSeq: 1, lastSeq: 5 });
     // The recovery sweep's lone workflow for b, and a coalesced one for b and c.
-    expect((await appendBatchesToChain(ctx.pool, [b.batchId], [[]])).appended).toBe(0);
-    expect(await appendBatchesToChain(ctx.pool, [b.batchId, c.batchId], [[], []])).toEqual({ batchIds: [b.batchId, c.batchId], appended: 4, firstSeq: 6, lastSeq: 9 });
+    expect((await appendBatchesToChain(ctx.pool, [b.batchId], [[]], nowhere)).appended).toBe(0);
+    expect(await appendBatchesToChain(ctx.pool, [b.batchId, c.batchId], [[], []], nowhere)).toEqual({ batchIds: [b.batchId, c.batchId], appended: 4, firstSeq: 6, lastSeq: 9 });
     expect(await chainIds(workspaceId)).toEqual([...a.ids, ...b.ids, ...c.ids]);
     const { rows } = await ctx.pool.query('SELECT id, first_seq, last_seq FROM ingest_batches WHERE workspace_id = $1 ORDER BY first_seq', [workspaceId]);
     expect(rows).toEqual([{ id: a.batchId, first_seq: 1, last_seq: 3 }, { id: b.batchId, first_seq: 4, last_seq: 5 }, { id: c.batchId, first_seq: 6, last_seq: 9 }]);
     expect((await ctx.api(key, '/api/v1/verify')).body.data).toEqual({ valid: true, events_checked: 9, breaks: [] });
   });
 
+  it('appends earlier pending batches first when a later batch\'s workflow gets the chain first', async () => {
+    const { workspaceId } = await ctx.workspace(['admin']);
+    const [a, b, c] = [await inboxBatch(workspaceId, 2), await inboxBatch(workspaceId, 2), await inboxBatch(workspaceId, 2)];
+    // Only b's workflow has run: a (committed before it) goes first; c (after it) waits for its own.
+    expect(await appendBatchesToChain(ctx.pool, [b.batchId], [[]], nowhere)).toEqual({ batchIds: [b.batchId], appended: 4, firstSeq: 1, lastSeq: 4 });
+    expect(await chainIds(workspaceId)).toEqual([...a.ids, ...b.ids]);
+    expect((await appendBatchesToChain(ctx.pool, [a.batchId], [[]], nowhere)).appended).toBe(0);
+    await appendBatchesToChain(ctx.pool, [c.batchId], [[]], nowhere);
+    expect(await chainIds(workspaceId)).toEqual([...a.ids, ...b.ids, ...c.ids]);
+  });
+
   it('refuses batches of two workspaces, and unknown batches, without retrying', async () => {
     const one = await ctx.workspace(['admin']);
     const two = await ctx.workspace(['admin']);
     const [a, b] = [await inboxBatch(one.workspaceId, 1), await inboxBatch(two.workspaceId, 1)];
-    await expect(appendBatchesToChain(ctx.pool, [a.batchId, b.batchId], [[], []])).rejects.toMatchObject({ type: 'MixedWorkspaces', nonRetryable: true });
-    await expect(appendBatchesToChain(ctx.pool, [crypto.randomUUID()], [[]])).rejects.toMatchObject({ type: 'UnknownBatch', nonRetryable: true });
+    await expect(appendBatchesToChain(ctx.pool, [a.batchId, b.batchId], [[], []], nowhere)).rejects.toMatchObject({ type: 'MixedWorkspaces', nonRetryable: true });
+    await expect(appendBatchesToChain(ctx.pool, [crypto.randomUUID()], [[]], nowhere)).rejects.toMatchObject({ type: 'UnknownBatch', nonRetryable: true });
     expect(await chainIds(one.workspaceId)).toEqual([]);
   });
 });

@@ -126,6 +126,19 @@ describe('POST /api/v1/events/batch', () => {
   });
 });
 
+describe('chain order', () => {
+  it('follows the order in which a client sent its events, one request after another', async () => {
+    const { key, workspaceId } = await ctx.workspace(['ingest']);
+    const sent: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await ctx.api(key, '/api/v1/events', { body: sample(i, { action: `step.${i}` }) });
+      sent.push(res.body.id);
+    }
+    const stored = await eventually(async () => { const e = await eventsAfter(ctx.pool, workspaceId, 0, 100); return e.length === 30 ? e : undefined; });
+    expect(stored.map((e) => e.id)).toEqual(sent);
+  });
+});
+
 describe('idempotency keys', () => {
   it('returns the original id as duplicate after the event is stored', async () => {
     const { key, workspaceId } = await ctx.workspace(['ingest']);
