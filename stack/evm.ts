@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { assertPortFree, isAlive, spawnManaged, StartupError, waitUntil } from './process.ts';
+import { assertPortFree, spawnManaged, StartupError, stopStaleProcess, waitUntil } from './process.ts';
 
 /** The project root, where hardhat.config.ts lives (Hardhat 3 finds its config from its cwd). */
 const PROJECT_ROOT = join(import.meta.dirname, '..');
@@ -49,7 +49,7 @@ async function rpc(url: string, method: string, params: unknown[] = []): Promise
  * ```
  */
 export async function startLocalEvmNode(o: LocalEvmNodeOptions): Promise<LocalEvmNode> {
-  await stopStaleNode(o.pidFile);
+  await stopStaleProcess(o.pidFile, 'hardhat', 'a local EVM node');
   await assertPortFree(o.port, '127.0.0.1', 'the local EVM node', 'EVM_PORT');
   if (!existsSync(join(PROJECT_ROOT, 'hardhat.config.ts'))) throw new StartupError(`hardhat.config.ts is missing from ${PROJECT_ROOT}; or set EVM_RPC_URL to an existing node.`);
   const node = spawnManaged('evm', process.execPath, [hardhatCli(), 'node', '--hostname', '127.0.0.1', '--port', String(o.port)], {
@@ -72,17 +72,4 @@ export async function startLocalEvmNode(o: LocalEvmNodeOptions): Promise<LocalEv
     throw error;
   }
   return { rpcUrl, chainId, stop: () => node.stop('SIGTERM', 10_000) };
-}
-
-/** A node left running by a supervisor that was killed: stop it before starting anew. */
-async function stopStaleNode(pidFile: string): Promise<void> {
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  let cmdline = '';
-  try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { /* not alive */ }
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && cmdline.includes('hardhat')) {
-    process.kill(pid, 'SIGTERM');
-    await waitUntil(async () => !isAlive(pid), 15_000, () => `a local EVM node left from an earlier run (pid ${pid}) did not stop; stop it by hand.`);
-  }
-  rmSync(pidFile, { force: true });
 }

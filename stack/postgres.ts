@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { assertPortFree, isAlive, spawnManaged, StartupError, waitUntil } from './process.ts';
+import { assertPortFree, commandLineOf, isAlive, spawnManaged, StartupError, waitUntil } from './process.ts';
 
 export interface EmbeddedPostgres {
   /** Connection string of the `sealtrail` database. */
@@ -152,10 +152,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     adminUrl,
     stop: () => server.stop('SIGINT', 30_000),
   };
-}
-
-function commandLineOf(pid: number): string {
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; }
 }
 
 async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {

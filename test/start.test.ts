@@ -91,6 +91,26 @@ describe('npm start', () => {
     expect(await processesUsing(dir)).toEqual([]);
   }, 240_000);
 
+  it('after a supervisor killed outright, stops the servers it left and starts again', async () => {
+    const dir = dataDir();
+    const env = await portsEnv(dir);
+    const first = start(env);
+    await eventually(async () => first.output().includes('Press Ctrl-C to stop.'), 90_000, `start-up (output: ${first.output()})`);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // PostgreSQL, Temporal and the EVM node survive it; the API and worker follow it (IPC closed).
+    await eventually(async () => (await processesUsing(dir)).every((p) => !p.includes('main.ts')), 20_000, 'the API and worker to exit');
+    expect((await processesUsing(dir)).length).toBeGreaterThan(0);
+
+    const second = start(env);
+    await eventually(async () => second.output().includes('Press Ctrl-C to stop.'), 90_000, `restart (output: ${second.output()})`);
+    const info = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'));
+    expect((await fetch(`${info.api_url}/health`)).status).toBe(200);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(await processesUsing(dir)).toEqual([]);
+  }, 240_000);
+
   it('fails in one line naming the variable when the API port is taken, starting nothing', async () => {
     const dir = dataDir();
     const env = await portsEnv(dir);
