@@ -8,10 +8,21 @@ import { runWorker } from '../worker/mod.ts';
 
 const ENTRY = join(import.meta.dirname, 'main.ts');
 
-/** Resolves on the first SIGINT or SIGTERM. */
+/**
+ * Resolves on the first SIGINT or SIGTERM, and keeps absorbing later ones: a Ctrl-C under
+ * `npm start` arrives twice (from the terminal and forwarded by npm), and a second, unhandled
+ * signal would kill the process halfway through stopping what it started.
+ */
 function stopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve(signal));
+    let received: NodeJS.Signals | undefined;
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        if (received) return;
+        received = signal;
+        resolve(signal);
+      });
+    }
   });
 }
 

@@ -86,6 +86,9 @@ describe('npm start', () => {
     expect(JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'))).toEqual(info);
     const verify = await (await fetch(`${info.api_url}/api/v1/verify`, { headers: { authorization: `Bearer ${info.api_key}` } })).json();
     expect(verify.data).toEqual({ valid: true, events_checked: 1, breaks: [] });
+    // Ctrl-C under npm: the terminal and npm each deliver a SIGINT.
+    second.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 50));
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
     expect(await processesUsing(dir)).toEqual([]);
