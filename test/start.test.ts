@@ -58,6 +58,19 @@ async function hold(port: number): Promise<Server> {
   return await new Promise((resolve) => { const s = createServer().listen(port, '127.0.0.1', () => resolve(s)); });
 }
 
+/** Starts with the port of `variable` held by another server: it must exit 1 and leave nothing running. */
+async function failedStartWithPortTaken(variable: string): Promise<{ env: Record<string, string>; output: string }> {
+  const dir = dataDir();
+  const env = await portsEnv(dir);
+  const server = await hold(Number(env[variable]));
+  try {
+    const run = start(env);
+    expect(await run.exited).toBe(1);
+    expect(await processesUsing(dir)).toEqual([]);
+    return { env, output: run.output() };
+  } finally { server.close(); }
+}
+
 describe('npm start', () => {
   it('brings the whole service up, prints working URLs and a key, stops cleanly and comes back with the same data and key', async () => {
     const dir = dataDir();
@@ -115,40 +128,19 @@ describe('npm start', () => {
   }, 240_000);
 
   it('fails in one line naming the variable when the API port is taken, starting nothing', async () => {
-    const dir = dataDir();
-    const env = await portsEnv(dir);
-    const server = await hold(Number(env.API_PORT));
-    try {
-      const run = start(env);
-      expect(await run.exited).toBe(1);
-      expect(run.output().trim()).toBe(`sealtrail: port ${env.API_PORT} on 127.0.0.1 is already in use; the API needs it. Stop whatever holds it, or set API_PORT to another port.`);
-      expect(await processesUsing(dir)).toEqual([]);
-    } finally { server.close(); }
+    const { env, output } = await failedStartWithPortTaken('API_PORT');
+    expect(output.trim()).toBe(`sealtrail: port ${env.API_PORT} on 127.0.0.1 is already in use; the API needs it. Stop whatever holds it, or set API_PORT to another port.`);
   });
 
   it('stops the PostgreSQL it started when the Temporal port is taken', async () => {
-    const dir = dataDir();
-    const env = await portsEnv(dir);
-    const server = await hold(Number(env.TEMPORAL_DEV_PORT));
-    try {
-      const run = start(env);
-      expect(await run.exited).toBe(1);
-      expect(run.output()).toContain(`sealtrail: port ${env.TEMPORAL_DEV_PORT} on 127.0.0.1 is already in use; the Temporal dev server needs it`);
-      expect(run.output()).toContain('TEMPORAL_DEV_PORT');
-      expect(await processesUsing(dir)).toEqual([]);
-    } finally { server.close(); }
+    const { env, output } = await failedStartWithPortTaken('TEMPORAL_DEV_PORT');
+    expect(output).toContain(`sealtrail: port ${env.TEMPORAL_DEV_PORT} on 127.0.0.1 is already in use; the Temporal dev server needs it`);
+    expect(output).toContain('TEMPORAL_DEV_PORT');
   }, 60_000);
 
   it('fails clearly when PostgreSQL cannot start on its port', async () => {
-    const dir = dataDir();
-    const env = await portsEnv(dir);
-    const server = await hold(Number(env.EMBEDDED_PG_PORT));
-    try {
-      const run = start(env);
-      expect(await run.exited).toBe(1);
-      expect(run.output()).toContain('EMBEDDED_PG_PORT');
-      expect(await processesUsing(dir)).toEqual([]);
-    } finally { server.close(); }
+    const { output } = await failedStartWithPortTaken('EMBEDDED_PG_PORT');
+    expect(output).toContain('EMBEDDED_PG_PORT');
   }, 60_000);
 
   it('names TEMPORAL_CLI when it points at no executable, and when the CLI it names fails to start', async () => {
