@@ -43,12 +43,14 @@ export async function runServiceCommand(command: 'start' | 'api' | 'worker' | 'm
     }
     case 'api': {
       const api = await serveApi(config, log);
+      process.send?.('ready');
       await Promise.race([stopSignal(), parentGone()]);
       await api.close();
       return 0;
     }
     case 'worker': {
       const worker = await runWorker(config, log);
+      process.send?.('ready'); // to a supervising `sealtrail start`
       // The Temporal runtime shuts the worker down on SIGINT/SIGTERM by itself.
       await Promise.race([worker.run, parentGone().then(() => worker.shutdown())]);
       return 0;

@@ -27,6 +27,11 @@ export function embeddedDatabaseUrl(config: Config): string | undefined {
 
 interface Stoppable { name: string; stop(): Promise<void> }
 
+interface SupervisedChild extends Stoppable {
+  /** True once the current process reported `ready` on its IPC channel. */
+  isReady(): boolean;
+}
+
 export interface LocalStack { info: LocalInfo; stop(): Promise<void>; done: Promise<void> }
 
 /**
@@ -89,12 +94,14 @@ export async function startLocalStack(config: Config, log: Logger, entry: string
       const childEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, EVM_RPC_URL: evmRpcUrl };
       const apiUrl = `http://${config.api.host}:${config.api.port}`;
       const credentials = await firstWorkspaceKey(pool, config.dataDir);
-      for (const role of ['worker', 'api'] as const) {
-        const child = superviseChild(role, entry, childEnv, join(logs, `${role}.log`), log);
-        started.push({ name: role, stop: child.stop });
-      }
+      const worker = superviseChild('worker', entry, childEnv, join(logs, 'worker.log'), log);
+      started.push(worker);
+      const api = superviseChild('api', entry, childEnv, join(logs, 'api.log'), log);
+      started.push(api);
+      // Ready means an event sent now is chained now: the API answers and the worker polls.
       await waitUntil(async () => (await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(2000) })).ok, 60_000,
         () => `the API did not become healthy at ${apiUrl}/health within 60 s; see ${join(logs, 'api.log')}`);
+      await waitUntil(async () => worker.isReady(), 120_000, () => `the worker did not start within 120 s; see ${join(logs, 'worker.log')}`);
       info = { api_url: apiUrl, temporal_ui_url: uiUrl, ...credentials };
       const path = localInfoPath(config.dataDir);
       writeFileSync(path, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
@@ -124,13 +131,16 @@ async function firstWorkspaceKey(pool: ReturnType<typeof createPool>, dataDir: s
  * Runs `node <entry> <role>` and restarts it if it dies (with backoff), until stopped. The child
  * has an IPC channel to us, and exits when it closes, so it never outlives the supervisor.
  */
-function superviseChild(role: string, entry: string, env: NodeJS.ProcessEnv, logFile: string, log: Logger): Stoppable {
+function superviseChild(role: string, entry: string, env: NodeJS.ProcessEnv, logFile: string, log: Logger): SupervisedChild {
   let current: ManagedProcess;
   let stopping = false;
   let failures = 0;
+  let ready = false;
   const launch = () => {
     const child = spawnManaged(role, process.execPath, [entry, role], { env, logFile, ipc: true });
     current = child;
+    ready = false;
+    child.child.on('message', (message) => { if (message === 'ready') ready = true; });
     const startedAt = Date.now();
     void child.exited.then(({ code, signal }) => {
       if (stopping) return;
@@ -141,5 +151,5 @@ function superviseChild(role: string, entry: string, env: NodeJS.ProcessEnv, log
     });
   };
   launch();
-  return { name: role, stop: async () => { stopping = true; await current.stop('SIGTERM', 20_000); } };
+  return { name: role, isReady: () => ready, stop: async () => { stopping = true; await current.stop('SIGTERM', 20_000); } };
 }
