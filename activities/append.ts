@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type pg from 'pg';
-import { computeEventHash, formatTimestamp, fromHex, nowMicros, parseTimestamp, toHex, type AcceptedEvent, type ChainedEventFields } from '../core/mod.ts';
+import { computeEventHash, formatTimestamp, fromHex, parseTimestamp, toHex, type AcceptedEvent, type ChainedEventFields } from '../core/mod.ts';
 import { EVENT_ROW_COLUMNS, INSERT_EVENT_ROWS, inTransaction } from '../store/mod.ts';
 import type { IngestBatchResult } from '../workflows/ids.ts';
 import type { Place } from './geo.ts';
@@ -19,8 +19,9 @@ export type BatchPlaces = Array<[country: string | null, city: string | null] | 
  * later never enters the chain before an earlier one, whichever workflow gets the lock first. (The
  * workflow carrying those batches then finds them appended.) Their places are looked up here.
  *
- * `created_at` is assigned here, under the head lock: the later of now and the head's last
- * `created_at` plus 1 µs, then +1 µs per position, so chain order and `created_at` order agree.
+ * `created_at` is assigned here, under the head lock: the later of the database's clock and the
+ * head's last `created_at` plus 1 µs, then +1 µs per position, so chain order and `created_at`
+ * order agree.
  */
 export async function appendBatchesToChain(pool: pg.Pool, batchIds: readonly string[], places: readonly BatchPlaces[], lookup: (ip: string | null) => Place): Promise<IngestBatchResult> {
   return await inTransaction(pool, async (client) => {
@@ -33,8 +34,11 @@ export async function appendBatchesToChain(pool: pg.Pool, batchIds: readonly str
 
     // The head first: every append of the workspace serialises here, so the batch locks below
     // are never contended by another append (no lock-order deadlock).
-    const head = (await client.query<{ seq: number; event_hash: Buffer | null; created_at: string | null }>(
-      'SELECT seq, event_hash, created_at FROM chain_heads WHERE workspace_id = $1 FOR UPDATE', [workspaceId])).rows[0];
+    // The database's clock, not this worker's: one clock for every append, and the one anchoring
+    // uses to decide that a day is closed, so a worker whose clock lags cannot stamp an event
+    // into a day already anchored.
+    const head = (await client.query<{ seq: number; event_hash: Buffer | null; created_at: string | null; now: string }>(
+      'SELECT seq, event_hash, created_at, clock_timestamp() AS now FROM chain_heads WHERE workspace_id = $1 FOR UPDATE', [workspaceId])).rows[0];
     if (!head) throw ApplicationFailure.nonRetryable(`workspace ${workspaceId} has no chain head`, 'NoChainHead');
 
     const { rows } = await client.query<{ id: string; status: string; events: AcceptedEvent[] | null; first_seq: number | null; last_seq: number | null }>(
@@ -55,7 +59,7 @@ export async function appendBatchesToChain(pool: pg.Pool, batchIds: readonly str
 
     const total = pending.reduce((n, { batch }) => n + batch.events!.length, 0);
     const headMicros = head.created_at ? parseTimestamp(head.created_at)! : -1n;
-    const now = nowMicros();
+    const now = parseTimestamp(head.now)!;
     const start = now > headMicros ? now : headMicros + 1n;
     let previous = head.event_hash ? toHex(head.event_hash) : null;
     const columns: unknown[][] = EVENT_ROW_COLUMNS.map(() => new Array(total));
