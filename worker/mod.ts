@@ -2,6 +2,8 @@
  * The Temporal worker: bundled workflows, activities wired to real resources, and the schedules
  * it keeps (created idempotently at start).
  */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection, ScheduleAlreadyRunning, ScheduleNotFoundError } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
@@ -17,6 +19,43 @@ export const WORKFLOWS_PATH = join(import.meta.dirname, '..', 'workflows', 'mod.
 /** Bundles the workflow code once (webpack); reuse the result across workers. */
 export async function bundleWorkflows(): Promise<{ code: string }> {
   return await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+}
+
+const ROOT = join(import.meta.dirname, '..');
+
+/**
+ * What the bundle is made of: every source file of `workflows/` (and of `core/`, which workflow
+ * code may import) and the versions of the SDK packages bundled with it. Any change makes a new key,
+ * so a cached bundle is never stale.
+ */
+function workflowBundleKey(): string {
+  const digest = createHash('sha256');
+  for (const dir of ['workflows', 'core']) {
+    for (const file of readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.ts')).sort()) {
+      digest.update(`${dir}/${file}\0`).update(readFileSync(join(ROOT, dir, file))).update('\0');
+    }
+  }
+  for (const pkg of ['workflow', 'common', 'worker']) {
+    digest.update(readFileSync(join(ROOT, 'node_modules', '@temporalio', pkg, 'package.json')));
+  }
+  return digest.digest('hex').slice(0, 24);
+}
+
+/**
+ * The workflow bundle from `cacheDir` when one was built from the same sources, else bundled now
+ * and cached (webpack takes seconds; a restart should not). A cache that cannot be written is
+ * only a slower start.
+ */
+export async function cachedWorkflowBundle(cacheDir: string): Promise<{ codePath: string } | { code: string }> {
+  const path = join(cacheDir, `workflow-bundle-${workflowBundleKey()}.js`);
+  if (existsSync(path)) return { codePath: path };
+  const bundle = await bundleWorkflows();
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(`${path}.tmp`, bundle.code);
+    renameSync(`${path}.tmp`, path);
+  } catch { /* read-only data folder: bundle at every start */ }
+  return bundle;
 }
 
 const quietBundlerLogger = { trace() {}, debug() {}, info() {}, warn() {}, error(message: string) { console.error(message); }, log() {} };
@@ -96,7 +135,7 @@ export async function runWorker(config: Config, log: Logger, options: WorkerOpti
     connection: nativeConnection,
     namespace,
     taskQueue,
-    workflowBundle: options.workflowBundle ?? (config.temporal.workflowBundle ? { codePath: config.temporal.workflowBundle } : await bundleWorkflows()),
+    workflowBundle: options.workflowBundle ?? (config.temporal.workflowBundle ? { codePath: config.temporal.workflowBundle } : await cachedWorkflowBundle(join(config.dataDir, 'cache'))),
     activities: createActivities({ pool, geo, temporal: client, taskQueue, recoveryMinAgeSeconds: config.ingest.recoveryMinAgeSeconds,
       anchoring: chain && { chain, log: log.child({ component: 'anchoring' }) } }),
     maxConcurrentActivityTaskExecutions: 32,
