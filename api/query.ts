@@ -21,3 +21,13 @@ export function parseQuery<T extends z.ZodType>(ctx: Context, schema: T): z.infe
   }
   return parsed.data;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * True for a uuid-shaped path id. Checked before querying: PostgreSQL answers a malformed uuid
+ * with an error, where the API owes a plain 404.
+ */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}

@@ -20,6 +20,15 @@ async function inboxBatch(workspaceId: string, size: number): Promise<{ batchId:
   return { batchId, ids: events.map((e) => e.id) };
 }
 
+/** The ids of the workspace's ingestion workflows, once `count` are visible. */
+async function workflowIdsOf(workspaceId: string, count: number): Promise<string[]> {
+  return await eventually(async () => {
+    const ids = [];
+    for await (const wf of ctx.temporal.workflow.list({ query: `WorkspaceId = '${workspaceId}'` })) ids.push(wf.workflowId);
+    return ids.length === count ? ids.sort() : undefined;
+  }, 20_000, `${count} workflows to be visible`);
+}
+
 async function chainIds(workspaceId: string): Promise<string[]> {
   const { rows } = await ctx.pool.query<{ id: string }>('SELECT id FROM events WHERE workspace_id = $1 ORDER BY seq', [workspaceId]);
   return rows.map((r) => r.id);
@@ -70,11 +79,7 @@ describe('the workflow starter', () => {
     for (const batch of batches) starter.enqueue(workspaceId, batch.batchId, 2);
     await starter.drain();
 
-    const workflows = await eventually(async () => {
-      const list = [];
-      for await (const wf of ctx.temporal.workflow.list({ query: `WorkspaceId = '${workspaceId}'` })) list.push(wf.workflowId);
-      return list.length === 2 ? list.sort() : undefined;
-    }, 20_000, 'two workflows to be visible');
+    const workflows = await workflowIdsOf(workspaceId, 2);
     expect(workflows).toEqual([ingestWorkflowId(batches[0]!.batchId), ingestWorkflowId(batches[1]!.batchId)].sort());
     for await (const wf of ctx.temporal.workflow.list({ query: `BatchId = '${batches[3]!.batchId}'` })) expect(wf.workflowId).toBe(ingestWorkflowId(batches[1]!.batchId));
 
@@ -90,11 +95,8 @@ describe('the workflow starter', () => {
     const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 2 });
     for (const batch of batches) starter.enqueue(workspaceId, batch.batchId, 1);
     await starter.drain();
-    const workflows = await eventually(async () => {
-      const list = [];
-      for await (const wf of ctx.temporal.workflow.list({ query: `WorkspaceId = '${workspaceId}'` })) list.push(wf.workflowId);
-      return list.length === 3 ? list : undefined;
-    }, 20_000, 'three workflows (1, then 2 + 1)');
+    // One for the first batch, then 2 + 1 within the budget of 2 events.
+    const workflows = await workflowIdsOf(workspaceId, 3);
     expect(workflows).toHaveLength(3);
   });
 });

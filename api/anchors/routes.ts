@@ -6,7 +6,7 @@ import type { AnchorChain } from '../../activities/anchoring/chain.ts';
 import { anchorsOfRun, findAnchor, findRunByTxHash, listAnchors } from '../../store/mod.ts';
 import { requireKey, type AuthState } from '../auth.ts';
 import { ApiError, notFound } from '../errors.ts';
-import { parseQuery } from '../query.ts';
+import { isUuid, parseQuery } from '../query.ts';
 import { presentAnchor, presentAnchorDetail, explorerUrlOf, type ExplorerLookup } from './presenter.ts';
 import { bundleEventLines, bundleHeader } from './proof.ts';
 import { rateLimitByIp, type RateLimit } from './rate-limit.ts';
@@ -20,8 +20,6 @@ export interface AnchorApiDeps {
   /** Minutes after midnight UTC at which a day is anchored (to tell when an event will be). */
   scheduleMinute?: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(25),
@@ -44,7 +42,7 @@ export function explorerOf(deps: AnchorApiDeps | undefined): ExplorerLookup {
 }
 
 function anchorId(id: string): string {
-  if (!UUID.test(id)) throw notFound(`No anchor with id ${id}.`);
+  if (!isUuid(id)) throw notFound(`No anchor with id ${id}.`);
   return id.toLowerCase();
 }
 

@@ -3,9 +3,8 @@ import type pg from 'pg';
 import { loadEventProof } from '../anchors/proof.ts';
 import { explorerOf, type AnchorApiDeps } from '../anchors/routes.ts';
 import { requireKey, type AuthState } from '../auth.ts';
+import { isUuid } from '../query.ts';
 import { ApiError, notFound } from '../errors.ts';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * `GET /api/v1/events/{id}/proof` (`read` permission, own workspace only): everything needed to
@@ -19,7 +18,7 @@ export function proofRoutes(pool: pg.Pool, deps: AnchorApiDeps = {}): Router<Aut
   router.get('/api/v1/events/:id/proof', requireKey(pool, 'read'), async (ctx) => {
     const id = ctx.params.id!;
     const unknown = () => notFound(`No event with id '${id.slice(0, 64)}' exists in this workspace.`);
-    if (!UUID.test(id)) throw unknown();
+    if (!isUuid(id)) throw unknown();
     const result = await loadEventProof(pool, explorer, ctx.state.principal.workspaceId, id.toLowerCase(), deps.scheduleMinute ?? 10);
     if (result.kind === 'not_found') {
       if (result.queued) throw notFound(`Event '${id}' was accepted and is still queued; its proof exists once its day is anchored.`, { status: 'queued' });

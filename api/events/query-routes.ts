@@ -3,13 +3,10 @@ import type pg from 'pg';
 import { findEvent, isQueued, queryEvents, type EventFilter } from '../../store/mod.ts';
 import { requireKey, type AuthState } from '../auth.ts';
 import { notFound } from '../errors.ts';
-import { parseQuery } from '../query.ts';
+import { isUuid, parseQuery } from '../query.ts';
 import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.ts';
 import { presentEvent } from './presenter.ts';
 import { eventListQuery } from './query-schema.ts';
-
-// Any RFC 4122-shaped uuid; PostgreSQL would refuse anything else with an error, not an answer.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * `GET /api/v1/events` (filtered pages in chain order, with opaque cursors and a total) and
@@ -42,7 +39,7 @@ export function queryRoutes(pool: pg.Pool): Router<AuthState> {
     const id = ctx.params.id!;
     const workspaceId = ctx.state.principal.workspaceId;
     const unknown = () => notFound(`No event with id '${id.slice(0, 64)}' exists in this workspace.`);
-    if (!UUID.test(id)) throw unknown();
+    if (!isUuid(id)) throw unknown();
     let event = await findEvent(pool, workspaceId, id);
     if (!event) {
       if (await isQueued(pool, workspaceId, id)) {
