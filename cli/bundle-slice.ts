@@ -16,11 +16,15 @@ export interface SliceResult {
   text: string;
 }
 
-/** The lines of a raw slice (a trailing newline ends the last line, it does not start one). */
-export function splitSlice(bytes: Uint8Array): string[] {
-  const lines = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8').split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  return lines;
+/** The lines of a raw slice, as bytes without their newline (a trailing newline ends the last line, it does not start one). */
+export function* sliceLines(bytes: Uint8Array): Generator<Buffer> {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let start = 0;
+  for (let nl = buffer.indexOf(10); nl >= 0; nl = buffer.indexOf(10, start)) {
+    yield buffer.subarray(start, nl);
+    start = nl + 1;
+  }
+  if (start < buffer.length) yield buffer.subarray(start);
 }
 
 /** `ok   <line> <event id>` or `FAIL <line> <event id>: <code>: <message>; …` */
@@ -34,7 +38,6 @@ export function formatVerdict(v: EventVerdict): string {
 export class SliceRunner {
   readonly #checker: BundleEventChecker;
   readonly #quiet: boolean;
-  #firstEventHash: string | null | undefined;
 
   constructor(header: BundleHeader, options: { start: number; previousEventHash?: string | null; quiet: boolean }) {
     this.#checker = new BundleEventChecker(header, { startPosition: options.start, previousEventHash: options.previousEventHash });
@@ -42,10 +45,10 @@ export class SliceRunner {
   }
 
   get checker(): BundleEventChecker { return this.#checker; }
-  get firstEventHash(): string | null { return this.#firstEventHash ?? null; }
+  get firstEventHash(): string | null { return this.#checker.firstEventHash; }
 
-  /** Checks `lines` (raw JSON text); returns the verdict text and failure count of the verdicts completed. */
-  push(lines: readonly string[]): { text: string; failed: number } {
+  /** Checks the lines of `slice` (UTF-8 JSON lines); returns the verdict text and failure count of the verdicts completed. */
+  push(slice: Uint8Array): { text: string; failed: number } {
     let text = '';
     let failed = 0;
     const take = (verdicts: EventVerdict[]) => {
@@ -54,12 +57,7 @@ export class SliceRunner {
         if (!this.#quiet || v.failures.length > 0) text += formatVerdict(v);
       }
     };
-    for (const raw of lines) {
-      let line: unknown;
-      try { line = JSON.parse(raw); } catch { line = null; }
-      if (this.#firstEventHash === undefined) this.#firstEventHash = (line as { event_hash?: string } | null)?.event_hash ?? null;
-      take(this.#checker.push(line));
-    }
+    for (const line of sliceLines(slice)) take(this.#checker.pushBytes(line));
     return { text, failed };
   }
 
@@ -75,9 +73,9 @@ export class SliceRunner {
 }
 
 /** Checks one independent slice of lines starting at line `start` (a multiple of 256). */
-export function checkSlice(header: BundleHeader, start: number, lines: readonly string[], quiet: boolean, previousEventHash?: string | null): SliceResult {
+export function checkSlice(header: BundleHeader, start: number, slice: Uint8Array, quiet: boolean, previousEventHash?: string | null): SliceResult {
   const runner = new SliceRunner(header, { start, previousEventHash, quiet });
-  const a = runner.push(lines);
+  const a = runner.push(slice);
   const b = runner.finish();
   return {
     start, count: runner.checker.count, failed: a.failed + b.failed, firstEventHash: runner.firstEventHash,

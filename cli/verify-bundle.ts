@@ -4,20 +4,20 @@
  * recomputed, every inclusion proof checked, and the global root read from the transaction on
  * the chain itself. One verdict line per event; exit status 0 only when everything holds.
  *
- * Event lines are checked by worker threads in slices of whole 256-event runs; the main thread
- * joins the slices (links across them, counts). Should any slice fail, the rest is checked in
- * one thread from that slice on, so every reason is exactly what a sequential check reports.
+ * Event lines are checked in slices of whole 256-event runs by this thread and worker threads;
+ * this thread joins the slices in order (links across them, counts). Should any slice fail, the
+ * rest is checked in one thread from that slice on, so every reason is exactly what a
+ * sequential check reports.
  */
-import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
 import {
   checkAnchorTransaction, summarizeBundle, verifyBundleHeader, verifyEventProof,
   type BundleHeader, type EventProof, type ProofFailure,
 } from '../core/mod.ts';
 import { openAnchorChain, readAnchorTransaction } from '../activities/anchoring/chain.ts';
-import { SliceRunner, splitSlice, type SliceResult } from './bundle-slice.ts';
+import { RangeReader, sliceRanges, type SliceRange } from './bundle-file.ts';
+import { checkSlice, sliceLines, SliceRunner, type SliceResult } from './bundle-slice.ts';
 import { CliError } from './manage.ts';
 
 export interface VerifyOptions {
@@ -34,41 +34,16 @@ export interface VerifyOptions {
 /** Lines per slice sent to a worker: whole 256-event runs. */
 const SLICE_LINES = 16 * 256;
 
-/**
- * The file's lines after the first `skip`, as raw UTF-8 slices of up to `linesPerSlice` whole
- * lines. Only newlines are looked for here (memchr); decoding and parsing happen where the
- * slice is checked, so worker threads share that work instead of waiting on this thread.
- */
-async function* rawSlices(path: string, linesPerSlice: number, skip = 0): AsyncGenerator<Uint8Array> {
-  let pieces: Buffer[] = [];
-  let lines = 0;
-  let skipped = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    let pos = 0;
-    while (skipped < skip && pos < chunk.length) {
-      const nl = chunk.indexOf(10, pos);
-      if (nl < 0) { pos = chunk.length; break; }
-      pos = nl + 1;
-      skipped++;
-    }
-    let sliceStart = pos;
-    for (let nl = chunk.indexOf(10, pos); nl >= 0; nl = chunk.indexOf(10, pos)) {
-      pos = nl + 1;
-      if (++lines === linesPerSlice) {
-        pieces.push(chunk.subarray(sliceStart, pos));
-        yield Buffer.concat(pieces);
-        pieces = [];
-        lines = 0;
-        sliceStart = pos;
-      }
-    }
-    if (sliceStart < chunk.length) pieces.push(chunk.subarray(sliceStart));
-  }
-  if (pieces.length > 0) yield Buffer.concat(pieces);
-}
-
 async function firstLine(path: string): Promise<string | undefined> {
-  for await (const slice of rawSlices(path, 1)) return splitSlice(slice)[0];
+  for await (const range of sliceRanges(path, 1)) {
+    const reader = new RangeReader(path);
+    try {
+      const [line] = sliceLines(reader.read(range));
+      return line?.toString('utf8');
+    } finally {
+      reader.close();
+    }
+  }
   return undefined;
 }
 
@@ -105,13 +80,21 @@ interface EventsOutcome { count: number; failed: number; firstEventHash: string 
 /** Checks event lines from line `start` on, in this thread. */
 async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: number, previous: string | null | undefined, prefix: EventsOutcome): Promise<EventsOutcome> {
   const runner = new SliceRunner(header, { start, previousEventHash: previous, quiet: o.quiet });
+  const reader = new RangeReader(o.file);
   let failed = prefix.failed;
-  for await (const slice of rawSlices(o.file, SLICE_LINES, 1 + start)) {
-    const r = runner.push(splitSlice(slice));
-    failed += r.failed;
-    o.out(r.text);
+  let r;
+  try {
+    // Slices hold whole 256-event runs, so nothing of one slice is pending when the reader's
+    // buffer is refilled with the next (only the last, partial run waits for finish()).
+    for await (const range of sliceRanges(o.file, SLICE_LINES, 1 + start)) {
+      const done = runner.push(reader.read(range));
+      failed += done.failed;
+      o.out(done.text);
+    }
+    r = runner.finish();
+  } finally {
+    reader.close();
   }
-  const r = runner.finish();
   o.out(r.text);
   return {
     count: start + runner.checker.count, failed: failed + r.failed,
@@ -120,50 +103,72 @@ async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: 
   };
 }
 
-/** Checks event lines with worker threads while every slice is clean; see the file comment. */
+/**
+ * Checks event lines on `threads` threads, this one included, while every slice is clean (see
+ * the file comment). Each thread takes the next slice when it is free. This thread starts at
+ * once, so the others' start-up (loading the code) overlaps with work instead of delaying it.
+ */
 async function checkInParallel(o: VerifyOptions, header: BundleHeader): Promise<EventsOutcome> {
   const initialPrevious = header.previous_anchor?.record.last_event_hash;
-  const workers = Array.from({ length: o.threads }, () => new Worker(new URL('./verify-bundle-worker.ts', import.meta.url), { workerData: { header, quiet: o.quiet } }));
-  const waiting = new Map<number, (r: SliceResult) => void>();
-  for (const w of workers) w.on('message', (m: { id: number; result: SliceResult }) => { waiting.get(m.id)!(m.result); waiting.delete(m.id); });
-  const inFlight: Promise<SliceResult>[] = [];
+  const workers = Array.from({ length: o.threads - 1 }, () => new Worker(new URL('./verify-bundle-worker.ts', import.meta.url), { workerData: { header, quiet: o.quiet, file: o.file } }));
+  const ranges = sliceRanges(o.file, SLICE_LINES, 1);
+  const results = new Map<number, SliceResult>();
   const done: EventsOutcome = { count: 0, failed: 0, firstEventHash: null, lastEventHash: null };
-  let nextId = 0;
+  let joined = 0;
+  let taken = 0;
   let badStart: number | undefined;
   let previous: string | null | undefined = initialPrevious;
 
-  // Joins one slice onto the clean prefix; returns false at the first slice that is not clean.
-  const take = (r: SliceResult): boolean => {
-    const linked = r.start === 0 || r.firstPreviousEventHash === previous;
-    if (r.failed > 0 || !linked) return false;
-    o.out(r.text);
-    if (r.start === 0) done.firstEventHash = r.firstEventHash;
-    done.count = r.start + r.count;
-    done.lastEventHash = r.lastEventHash;
-    previous = r.lastEventHash;
-    return true;
+  // The next slice to check, or null once the file is done or a slice was not clean.
+  const next = async (): Promise<{ index: number; start: number; range: SliceRange; previousEventHash?: string | null } | null> => {
+    if (badStart !== undefined) return null;
+    const { value: range, done: end } = await ranges.next();
+    if (end || badStart !== undefined) return null;
+    const index = taken++;
+    const start = index * SLICE_LINES;
+    return { index, start, range, previousEventHash: start === 0 ? initialPrevious : undefined };
   };
-  const dispatch = (start: number, bytes: Uint8Array) => {
-    const id = nextId++;
-    inFlight.push(new Promise<SliceResult>((resolve) => {
-      waiting.set(id, resolve);
-      workers[id % workers.length]!.postMessage({ id, start, bytes, previousEventHash: start === 0 ? initialPrevious : undefined });
-    }));
+  // Joins finished slices onto the clean prefix, in order, up to the first that is not clean.
+  const join = (index: number, r: SliceResult) => {
+    results.set(index, r);
+    for (let ready = results.get(joined); ready && badStart === undefined; ready = results.get(joined)) {
+      results.delete(joined++);
+      const linked = ready.start === 0 || ready.firstPreviousEventHash === previous;
+      if (ready.failed > 0 || !linked) { badStart = done.count; break; }
+      o.out(ready.text);
+      if (ready.start === 0) done.firstEventHash = ready.firstEventHash;
+      done.count = ready.start + ready.count;
+      done.lastEventHash = ready.lastEventHash;
+      previous = ready.lastEventHash;
+    }
+  };
+  const onWorker = async (worker: Worker) => {
+    for (let job = await next(); job; job = await next()) {
+      const result = await new Promise<SliceResult>((resolve, reject) => {
+        worker.once('message', (m: { result: SliceResult }) => resolve(m.result));
+        worker.once('error', reject);
+        worker.postMessage(job);
+      });
+      worker.removeAllListeners('error');
+      join(job.index, result);
+    }
+  };
+  const onThisThread = async () => {
+    const reader = new RangeReader(o.file);
+    try {
+      for (let job = await next(); job; job = await next()) {
+        join(job.index, checkSlice(header, job.start, reader.read(job.range), o.quiet, job.previousEventHash));
+        // Lets the workers' results in between slices.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      reader.close();
+    }
   };
   try {
-    let start = 0;
-    for await (const slice of rawSlices(o.file, SLICE_LINES, 1)) {
-      dispatch(start, slice);
-      start += SLICE_LINES;
-      while (inFlight.length >= o.threads * 2) {
-        if (!take(await inFlight.shift()!)) { badStart = done.count; break; }
-      }
-      if (badStart !== undefined) break;
-    }
-    while (badStart === undefined && inFlight.length > 0) {
-      if (!take(await inFlight.shift()!)) badStart = done.count;
-    }
+    await Promise.all([onThisThread(), ...workers.map(onWorker)]);
   } finally {
+    await ranges.return(undefined);
     await Promise.all(workers.map((w) => w.terminate()));
   }
   if (badStart === undefined) return done;

@@ -116,7 +116,7 @@ export function checkEventHash(event: unknown, eventHash: unknown): ProofFailure
 }
 
 /** The event belongs to the anchor's workspace and day. */
-export function checkEventInAnchor(event: HashedEvent, record: AnchorRecord): ProofFailure[] {
+export function checkEventInAnchor(event: Pick<HashedEvent, 'workspace_id' | 'created_at'>, record: AnchorRecord): ProofFailure[] {
   const out: ProofFailure[] = [];
   if (event.workspace_id !== record.workspace_id) {
     out.push(failure('wrong_workspace', `event belongs to workspace ${event.workspace_id}, the anchor to ${record.workspace_id}`));

@@ -15,9 +15,10 @@ import {
   type AnchorRef, type AnchorTransactionRef, type EventVerdictBase, type GlobalProofJson, type InclusionProofJson, type ProofFailure,
 } from './anchor-proof.ts';
 import { CanonicalJsonError } from './canonical.ts';
+import { isPlainPath, PATH_STRIDE, readIntactEventLine, type IntactEventLine } from './bundle-line.ts';
 import { fromHex, toHex } from './hex.ts';
 import { pathFromLevels, treeLevels } from './anchor-tree.ts';
-import { hashLeaf, inclusionPath, rootOfHashes, SUBTREE_SIZE } from './merkle.ts';
+import { packedLeafHashes, packedTreeLevels, rootOfHashes, SUBTREE_SIZE } from './merkle.ts';
 import type { HashedEvent } from './hashed-event.ts';
 
 export const BUNDLE_TYPE = 'sealtrail.anchor_bundle';
@@ -114,7 +115,23 @@ interface PendingProof {
   verdict: EventVerdict;
   /** The line's event_hash when it is well-formed hex, else null (then no fast path). */
   eventHash: string | null;
+  /** The parsed line's inclusion proof; null for a malformed line or a line read from its bytes. */
   inclusion: InclusionProofJson | null;
+  /** A line read from its bytes (pushBytes): the bytes and what was read from them. */
+  raw?: { bytes: Buffer; line: IntactEventLine };
+  /** A parsed line as pushed, to check it again (see #recheck). */
+  parsed?: unknown;
+}
+
+/** The running state of a checker, saved where each run starts so that the run can be checked again. */
+interface CheckerState {
+  position: number;
+  count: number;
+  expectedPrevious: string | null | undefined;
+  firstPrevious: string | null | undefined;
+  lastEventHash: string | null;
+  maxLeaf: number;
+  firstEventHash: string | null;
 }
 
 /**
@@ -130,14 +147,16 @@ interface PendingProof {
 export class BundleEventChecker {
   readonly #record: AnchorRecord;
   readonly #subtreeRoots: readonly string[];
-  readonly #upperPaths = new Map<number, string[]>();
+  #upperLevels: string[][] | null | undefined;
   #position: number;
   #expectedPrevious: string | null | undefined;
   #firstPrevious: string | null | undefined;
   #lastEventHash: string | null = null;
   #maxLeaf: number;
   #count = 0;
+  #firstEventHash: string | null = null;
   #pending: PendingProof[] = [];
+  #runStart: CheckerState | undefined;
 
   constructor(header: BundleHeader, options: { startPosition?: number; previousEventHash?: string | null } = {}) {
     const start = options.startPosition ?? 0;
@@ -151,6 +170,8 @@ export class BundleEventChecker {
 
   /** Event lines pushed so far. */
   get count(): number { return this.#count; }
+  /** The event_hash member of the first pushed line (null if it had none). */
+  get firstEventHash(): string | null { return this.#firstEventHash; }
   /** previous_event_hash of the first pushed event (to join with the slice before). */
   get firstPreviousEventHash(): string | null | undefined { return this.#firstPrevious; }
   /** Stored event_hash of the last pushed event. */
@@ -158,12 +179,52 @@ export class BundleEventChecker {
 
   /** Checks the next event line (parsed JSON); returns the verdicts that are complete. */
   push(line: unknown): EventVerdict[] {
+    this.#startRun();
+    this.#pushParsed(line);
+    return this.#flushWhenComplete();
+  }
+
+  #pushParsed(line: unknown): void {
     const position = this.#position++;
-    this.#count++;
+    if (++this.#count === 1) this.#firstEventHash = (line as BundleEventLine | null)?.event_hash ?? null;
     const entry = this.#checkLine(line as BundleEventLine, position);
+    entry.parsed = line;
     this.#pending.push(entry);
-    if (this.#position % SUBTREE_SIZE !== 0) return [];
-    return this.#flush();
+  }
+
+  /**
+   * Checks the next event line given as its UTF-8 bytes (without the newline), with the same
+   * verdicts as `push(JSON.parse(line))`. A line in Sealtrail's own layout whose event bytes are
+   * canonical and hash to its event_hash skips parsing and re-serialising (core/bundle-line.ts);
+   * any other line is parsed and checked as {@link push} does.
+   */
+  pushBytes(bytes: Uint8Array): EventVerdict[] {
+    const line = readIntactEventLine(bytes);
+    if (!line) return this.push(parseLine(bytes));
+    this.#startRun();
+    const position = this.#position++;
+    if (++this.#count === 1) this.#firstEventHash = line.event_hash;
+    const verdict: EventVerdict = { position, event_id: line.id, leaf_index: line.leaf_index, failures: [] };
+    this.#link(line.previous_event_hash, line.event_hash, verdict);
+    const scope = checkEventInAnchor(line, this.#record);
+    if (scope.length > 0) verdict.failures.push(...scope);
+    const orderProblem = this.#order(line.leaf_index);
+    if (orderProblem) verdict.failures.push(orderProblem);
+    const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#pending.push({ verdict, eventHash: line.event_hash, inclusion: null, raw: { bytes: buffer, line } });
+    return this.#flushWhenComplete();
+  }
+
+  #startRun(): void {
+    if (this.#pending.length > 0) return;
+    this.#runStart = {
+      position: this.#position, count: this.#count, expectedPrevious: this.#expectedPrevious, firstPrevious: this.#firstPrevious,
+      lastEventHash: this.#lastEventHash, maxLeaf: this.#maxLeaf, firstEventHash: this.#firstEventHash,
+    };
+  }
+
+  #flushWhenComplete(): EventVerdict[] {
+    return this.#position % SUBTREE_SIZE === 0 ? this.#flush() : [];
   }
 
   /** The verdicts of the last, partial run. */
@@ -220,45 +281,140 @@ export class BundleEventChecker {
   #flush(): EventVerdict[] {
     const entries = this.#pending;
     this.#pending = [];
-    const fast = this.#fastPaths(entries);
+    const tree = this.#rebuildRun(entries);
     for (let j = 0; j < entries.length; j++) {
-      const { verdict, inclusion, eventHash } = entries[j]!;
-      if (!inclusion) continue;
-      const expected = fast?.[j];
-      if (expected && samePath(inclusion.path, expected)) continue;
-      const problem = checkEventInclusion(eventHash ?? '', inclusion, this.#record);
+      const { verdict, inclusion, eventHash, raw } = entries[j]!;
+      if (!inclusion && !raw) continue;
+      if (tree && (raw ? tree.matchesRaw(raw.bytes, raw.line, j) : samePath(inclusion!.path, tree.path(j)))) continue;
+      // A path equal to the true one is hex; any other is read as JSON would only if it is plain text.
+      if (raw && !isPlainPath(raw.bytes, raw.line)) return this.#recheck(entries);
+      const problem = checkEventInclusion(eventHash ?? '', inclusion ?? inclusionOf(raw!.bytes, raw!.line), this.#record);
       if (problem) verdict.failures.push(problem);
     }
     return entries.map((e) => e.verdict);
   }
 
   /**
-   * The true audit path of every entry of a complete run, or undefined when the run does not
-   * rebuild to its anchored subtree root (then every proof is checked the slow way).
+   * Checks a run again with every line parsed, from the state where it started: for a line the
+   * fast reader took whose path turned out not to be plain text (which JSON.parse might read
+   * differently, or not at all), so that the verdicts are exactly those of parsed lines.
    */
-  #fastPaths(entries: readonly PendingProof[]): string[][] | undefined {
+  #recheck(entries: readonly PendingProof[]): EventVerdict[] {
+    const start = this.#runStart!;
+    this.#position = start.position;
+    this.#count = start.count;
+    this.#expectedPrevious = start.expectedPrevious;
+    this.#firstPrevious = start.firstPrevious;
+    this.#lastEventHash = start.lastEventHash;
+    this.#maxLeaf = start.maxLeaf;
+    this.#firstEventHash = start.firstEventHash;
+    for (const e of entries) this.#pushParsed(e.raw ? parseLine(e.raw.bytes) : e.parsed);
+    return this.#flush();
+  }
+
+  /**
+   * The run the entries make up, rebuilt from their event hashes, when it is complete and its
+   * root is the anchored subtree root; else undefined (then every proof is checked the slow way).
+   */
+  #rebuildRun(entries: readonly PendingProof[]): RunTree | undefined {
     const first = entries[0]!.verdict.position;
     const chunk = first / SUBTREE_SIZE;
     const size = this.#record.events_count;
     if (chunk >= this.#subtreeRoots.length || entries.length !== Math.min(SUBTREE_SIZE, size - first)) return undefined;
+    const hashes: string[] = [];
     for (let j = 0; j < entries.length; j++) {
       const e = entries[j]!;
-      if (e.eventHash === null || !e.inclusion || e.inclusion.leaf_index !== first + j || e.inclusion.tree_size !== size) return undefined;
+      const proof = e.raw?.line ?? e.inclusion;
+      if (e.eventHash === null || !proof || proof.leaf_index !== first + j || proof.tree_size !== size) return undefined;
+      hashes.push(e.eventHash);
     }
-    const levels = treeLevels(entries.map((e) => hashLeaf(fromHex(e.eventHash!))));
-    if (levels[levels.length - 1]![0] !== this.#subtreeRoots[chunk]) return undefined;
     const upper = this.#upperPath(chunk);
-    return entries.map((_, j) => [...pathFromLevels(levels, j), ...upper]);
+    if (!upper) return undefined;
+    const tree = new RunTree(hashes, upper);
+    return tree.root === this.#subtreeRoots[chunk] ? tree : undefined;
   }
 
-  #upperPath(chunk: number): string[] {
-    let path = this.#upperPaths.get(chunk);
-    if (!path) {
-      path = inclusionPath(chunk, this.#subtreeRoots.map(fromHex)).map(toHex);
-      this.#upperPaths.set(chunk, path);
+  /**
+   * The path from run `chunk`'s root to the merkle_root, the same for every event of the run;
+   * null when the header's subtree roots are not all hashes (the header check reports that).
+   */
+  #upperPath(chunk: number): string[] | null {
+    if (this.#upperLevels === undefined) {
+      this.#upperLevels = this.#subtreeRoots.every(isHexHash) ? treeLevels(this.#subtreeRoots.map(fromHex)) : null;
     }
-    return path;
+    return this.#upperLevels && pathFromLevels(this.#upperLevels, chunk);
   }
+}
+
+/**
+ * One run of a day tree rebuilt from its leaves: the true audit path of each of its events,
+ * which a valid proof must equal element by element.
+ */
+class RunTree {
+  /** The run's root, hex. */
+  readonly root: string;
+  /** Each level's nodes as ASCII hex, 64 bytes a node, bottom-up. */
+  readonly #hex: Buffer[];
+  readonly #upper: readonly string[];
+  /** The upper path as a line writes it: `"…","…"`. */
+  readonly #upperText: Buffer;
+
+  constructor(eventHashes: readonly string[], upper: readonly string[]) {
+    this.#hex = packedTreeLevels(packedLeafHashes(eventHashes)).map((level) => Buffer.from(level.toString('hex'), 'latin1'));
+    this.root = this.#hex[this.#hex.length - 1]!.toString('latin1');
+    this.#upper = upper;
+    this.#upperText = Buffer.from(upper.map((h) => `"${h}"`).join(','), 'latin1');
+  }
+
+  /** The audit path of leaf `j` of the run to the merkle_root, hex. */
+  path(j: number): string[] {
+    const path: string[] = [];
+    for (let l = 0, i = j; l < this.#hex.length - 1; l++, i >>>= 1) {
+      // No sibling means the node is the odd last one, carried up unchanged.
+      const sibling = i ^ 1;
+      if (sibling * 64 < this.#hex[l]!.length) path.push(this.#hex[l]!.toString('latin1', sibling * 64, sibling * 64 + 64));
+    }
+    return [...path, ...this.#upper];
+  }
+
+  /** Whether the path of a line read from its bytes is exactly `path(j)`, compared in place. */
+  matchesRaw(bytes: Buffer, line: IntactEventLine, j: number): boolean {
+    let k = 0;
+    for (let l = 0, i = j; l < this.#hex.length - 1; l++, i >>>= 1) {
+      const sibling = i ^ 1;
+      const level = this.#hex[l]!;
+      if (sibling * 64 >= level.length) continue;
+      if (k >= line.pathLength) return false;
+      // A loop beats Buffer#compare's call overhead at 64 bytes.
+      const at = line.pathStart + k * PATH_STRIDE + 1;
+      const from = sibling * 64;
+      for (let c = 0; c < 64; c++) if (bytes[at + c] !== level[from + c]) return false;
+      k++;
+    }
+    if (line.pathLength !== k + this.#upper.length) return false;
+    if (this.#upper.length === 0) return true;
+    const at = line.pathStart + k * PATH_STRIDE;
+    return bytes.compare(this.#upperText, 0, this.#upperText.length, at, at + this.#upperText.length) === 0;
+  }
+}
+
+/** A line's bytes as JSON.parse reads them, or null when they are not JSON. */
+function parseLine(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** The inclusion proof of a line read from its bytes (whose path is plain text), as a parsed line would have it. */
+function inclusionOf(bytes: Buffer, line: IntactEventLine): InclusionProofJson {
+  const path: string[] = [];
+  for (let k = 0; k < line.pathLength; k++) {
+    const at = line.pathStart + k * PATH_STRIDE + 1;
+    path.push(bytes.toString('latin1', at, at + 64));
+  }
+  return { leaf_index: line.leaf_index, tree_size: line.tree_size, path };
 }
 
 function samePath(given: unknown, expected: readonly string[]): boolean {
@@ -295,8 +451,9 @@ export interface BundleReport {
 
 /**
  * Checks a bundle's header and event lines in one thread; `valid` iff every list of
- * failures is empty. The CLI splits the same work across threads with
- * {@link BundleEventChecker} slices.
+ * failures is empty. Each line is either parsed JSON or its UTF-8 bytes (a Uint8Array, checked
+ * by {@link BundleEventChecker.pushBytes}, with the same verdicts). The CLI splits the same work
+ * across threads with {@link BundleEventChecker} slices.
  *
  * @example verifyBundle(header, lines.map((l) => JSON.parse(l)))
  */
@@ -305,12 +462,10 @@ export function verifyBundle(header: BundleHeader, lines: Iterable<unknown>): Bu
   if (headerFailures.some((f) => f.code === 'malformed')) return { headerFailures, verdicts: [], bundleFailures: [] };
   const checker = new BundleEventChecker(header, { previousEventHash: header.previous_anchor?.record.last_event_hash });
   const verdicts: EventVerdict[] = [];
-  let firstEventHash: string | null = null;
   for (const line of lines) {
-    if (checker.count === 0) firstEventHash = (line as BundleEventLine)?.event_hash ?? null;
-    for (const v of checker.push(line)) verdicts.push(v);
+    for (const v of line instanceof Uint8Array ? checker.pushBytes(line) : checker.push(line)) verdicts.push(v);
   }
   for (const v of checker.finish()) verdicts.push(v);
-  const bundleFailures = summarizeBundle(header.anchor.record, { count: checker.count, firstEventHash, lastEventHash: checker.lastEventHash });
+  const bundleFailures = summarizeBundle(header.anchor.record, { count: checker.count, firstEventHash: checker.firstEventHash, lastEventHash: checker.lastEventHash });
   return { headerFailures, verdicts, bundleFailures };
 }

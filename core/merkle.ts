@@ -94,6 +94,35 @@ function reduceLevel(from: Buffer, width: number, to: Buffer): number {
   return half + 1;
 }
 
+/**
+ * Leaf hashes (RFC 9162 §2.1.1) of 32-byte values given as 64 lowercase hex digits each (event
+ * hashes as bundles carry them), packed 32 bytes a leaf. The hex is trusted to be well-formed.
+ */
+export function packedLeafHashes(hexValues: readonly string[]): Buffer {
+  const packed = Buffer.allocUnsafe(hexValues.length * HASH_LENGTH);
+  for (let i = 0; i < hexValues.length; i++) {
+    leafInput.write(hexValues[i]!, 1, HASH_LENGTH, 'hex');
+    packed.write(sha256Latin1(leafInput), i * HASH_LENGTH, HASH_LENGTH, 'latin1');
+  }
+  return packed;
+}
+
+/**
+ * Every level of the tree over packed nodes (32 bytes each), bottom-up and packed the same way:
+ * `levels[0]` is `nodes`, the last level holds the root alone. An odd last node is carried up
+ * unchanged, which yields RFC 9162's left-balanced tree.
+ */
+export function packedTreeLevels(nodes: Buffer): Buffer[] {
+  const levels = [nodes];
+  let width = nodes.length / HASH_LENGTH;
+  while (width > 1) {
+    const next = Buffer.allocUnsafe(Math.ceil(width / 2) * HASH_LENGTH);
+    width = reduceLevel(levels[levels.length - 1]!, width, next);
+    levels.push(next);
+  }
+  return levels;
+}
+
 function nodeAt(level: Buffer, index: number): Uint8Array {
   return Buffer.from(level.subarray(index * HASH_LENGTH, (index + 1) * HASH_LENGTH));
 }

@@ -40,4 +40,6 @@ export {
   buildDayTree, buildGlobalTree, eventInclusionProof, packHashes, pathFromLevels, runInclusionProofs, treeLevels, unpackHashes,
   type DayTree, type GlobalTree,
 } from './anchor-tree.ts';
+export { bundleEventLine, isPlainPath, readIntactEventLine, type IntactEventLine } from './bundle-line.ts';
+export { isCanonicalJsonBytes } from './canonical-bytes.ts';
 export { HASHED_EVENT_KEYS, hashedEventOf, recomputeHashedEvent, type HashedEvent, type HashedEventProblem } from './hashed-event.ts';

@@ -16,6 +16,8 @@ interface AnchorVectors {
   bundle: [BundleHeader, ...BundleEventLine[]];
 }
 
+import { syntheticBundle } from './bundle-fixtures.ts';
+
 const vectors = JSON.parse(readFileSync(join(import.meta.dirname, 'vectors/anchor-v1.json'), 'utf8')) as AnchorVectors;
 const synthetic = (ws: string, n: number) => Array.from({ length: n }, (_, i) => toHex(sha256(`sealtrail vector ${ws} ${i}`)));
 const hashesOf = (t: AnchorVectors['day_trees'][number]) => t.event_hashes === 'synthetic' ? synthetic(t.workspace_id, t.events_count) : t.event_hashes;
@@ -140,48 +142,6 @@ describe('a single-event proof', () => {
     expect(codes(verifyEventProof(proof))).toContain('outside_period');
   });
 });
-
-/** A chained day of `n` events in one workspace, its anchor and a bundle of it. */
-function syntheticBundle(n: number): { header: BundleHeader; lines: BundleEventLine[] } {
-  const workspace = '7a1f3d2e-0000-4000-8000-000000000001';
-  const { period_start, period_end } = dayPeriod('2026-03-16')!;
-  const events: StoredChainedEvent[] = [];
-  let previous: string | null = 'c'.repeat(64);
-  for (let i = 0; i < n; i++) {
-    const micros = String(i).padStart(6, '0');
-    const fields = {
-      workspace_id: workspace, id: `evt_${i}`, actor_id: `user_${i % 7}`, actor_name: null, actor_type: 'user', action: 'document.viewed',
-      action_category: null, resource: 'document', resource_id: `doc_${i}`, resource_name: null, metadata: { n: i }, targets: [],
-      tenant_id: null, session_id: null, idempotency_key: null, version: null, ip_address: null, ip_country: null, ip_city: null,
-      user_agent: null, occurred_at: `2026-03-16T10:00:00.${micros}Z`, created_at: `2026-03-16T10:00:01.${micros}Z`,
-    };
-    const event_hash = computeEventHash(fields, previous);
-    events.push({ ...fields, event_hash, previous_event_hash: previous });
-    previous = event_hash;
-  }
-  const hashes = events.map((e) => fromHex(e.event_hash));
-  const tree = buildDayTree(hashes);
-  const record: AnchorRecord = {
-    v: 1, workspace_id: workspace, period_start, period_end, events_count: n, merkle_root: tree.merkleRoot,
-    first_event_hash: events[0]!.event_hash, last_event_hash: events[n - 1]!.event_hash, previous_anchor_hash: null,
-  };
-  const hash = anchorRecordHash(record);
-  const global = buildGlobalTree([hash, 'd'.repeat(64)]).proofs[0]!;
-  const header: BundleHeader = {
-    type: 'sealtrail.anchor_bundle', v: 1, anchor: { id: 'a', record, hash }, previous_anchor: null, subtree_size: SUBTREE_SIZE,
-    subtree_roots: tree.subtreeRoots.map(toHex), global,
-    transaction: { chain: 'local', chain_id: 31337, tx_hash: null, block_number: null, signer: null, status: 'pending', explorer_url: null },
-  };
-  const lines = events.map((event, i) => {
-    const run = Math.floor(i / SUBTREE_SIZE);
-    return {
-      type: 'event' as const, event_hash: event.event_hash,
-      inclusion: eventInclusionProof(i, hashes.slice(run * SUBTREE_SIZE, (run + 1) * SUBTREE_SIZE), tree.subtreeRoots, n),
-      event: hashedEventOf(event, event.previous_event_hash),
-    };
-  });
-  return { header, lines };
-}
 
 describe('an offline bundle check', () => {
   const fresh = syntheticBundle(700);

@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import {
-  dayPeriod, EVENT_PROOF_VERSION, eventHashPreimage, eventInclusionProof, hashedEventOf, runInclusionProofs, SUBTREE_SIZE, unpackHashes,
+  bundleEventLine, dayPeriod, EVENT_PROOF_VERSION, eventHashPreimage, eventInclusionProof, hashedEventOf, runInclusionProofs, SUBTREE_SIZE, unpackHashes,
   type BundleHeader, type EventProof,
 } from '../../core/mod.ts';
 import {
@@ -83,7 +83,7 @@ export async function* bundleEventLines(pool: pg.Pool, found: AnchorWithRun): As
     for (let j = 0; j < events.length; j++) {
       // The event member is the hashed object written as its own RFC 8785 preimage.
       const e = events[j]!;
-      chunk += `{"type":"event","event_hash":"${e.event_hash}","inclusion":${JSON.stringify(proofs[j])},"event":${eventHashPreimage(e, e.previous_event_hash)}}\n`;
+      chunk += `${bundleEventLine(e.event_hash, proofs[j]!, eventHashPreimage(e, e.previous_event_hash))}\n`;
     }
     yield chunk;
   }
