@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import type { Logger } from '../log/mod.ts';
 import { errorHandler } from './errors.ts';
+import { serverTiming } from './timing.ts';
 import { createHandOff } from './events/handoff.ts';
 import { GroupCommit } from './events/group-commit.ts';
 import { WorkflowStarter } from './events/workflow-starter.ts';
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): App {
   const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, { concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000 });
   const groups = new GroupCommit(createHandOff({ pool: deps.pool, starter, log: deps.log }), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));
+  koa.use(serverTiming());
   for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool), verifyRoutes(deps.pool),
     anchorRoutes(deps.pool, deps.anchoring), proofRoutes(deps.pool, deps.anchoring)]) {
     koa.use(router.routes());

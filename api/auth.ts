@@ -2,8 +2,9 @@ import type { Middleware } from 'koa';
 import type pg from 'pg';
 import { authenticateApiKey, grants, type Permission, type Principal } from '../store/mod.ts';
 import { forbidden, unauthenticated } from './errors.ts';
+import type { TimingState } from './timing.ts';
 
-export interface AuthState { principal: Principal }
+export interface AuthState extends Partial<TimingState> { principal: Principal }
 
 /**
  * Requires a valid `Authorization: Bearer <key>` holding `permission`: 401 for a missing,
@@ -19,6 +20,7 @@ export function requireKey(pool: pg.Pool, permission: Permission): Middleware<Au
       throw forbidden(`This API key lacks the '${permission}' permission.`);
     }
     ctx.state.principal = principal;
+    ctx.state.timing?.lap('auth');
     await next();
   };
 }

@@ -39,20 +39,51 @@ async function startProcesses(stack: BenchStack, temporalAddress: string): Promi
   return { apiUrl, async stop() { for (const c of children) c.kill('SIGTERM'); await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r)))); } };
 }
 
+/** A request as the client saw it: status, latency, and the server's own stages (Server-Timing, ms). */
+interface Sample { status: number; ms: number; stages: Record<string, number> }
+
+function parseServerTiming(header: string | undefined): Record<string, number> {
+  const stages: Record<string, number> = {};
+  for (const part of (header ?? '').split(',')) {
+    const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
+    if (m) stages[m[1]!] = Number(m[2]);
+  }
+  return stages;
+}
+
 /** POSTs with node:http and a keep-alive agent: far cheaper per request than fetch, so the client does not eat the server's CPU. */
-function post(agent: http.Agent, url: URL, key: string, body: string): Promise<number> {
+function post(agent: http.Agent, url: URL, key: string, body: string): Promise<Sample> {
+  const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, stages: parseServerTiming(res.headers['server-timing'] as string | undefined) }));
     });
     req.once('error', reject);
     req.end(body);
   });
 }
 
-async function load(apiUrl: string, key: string, requests: unknown[][], clients: number, path: string): Promise<{ seconds: number; latencies: number[] }> {
+/**
+ * Where the slowest 1% of requests spent their time, on average: each server stage, and
+ * `outside`, the rest of the latency the client saw (connection, the server's event loop before
+ * it read the request and after it answered, the client's own loop).
+ */
+function slowestBreakdown(samples: Sample[]): Record<string, number> {
+  const slow = [...samples].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.floor(samples.length / 100)));
+  const sum: Record<string, number> = { latency: 0 };
+  for (const s of slow) {
+    sum.latency! += s.ms;
+    let inside = 0;
+    for (const [stage, ms] of Object.entries(s.stages)) { sum[stage] = (sum[stage] ?? 0) + ms; inside += ms; }
+    sum.outside = (sum.outside ?? 0) + s.ms - inside;
+  }
+  return Object.fromEntries(Object.entries(sum).map(([k, v]) => [`${k}_ms`, Math.round((v / slow.length) * 10) / 10]));
+}
+
+async function load(apiUrl: string, key: string, requests: unknown[][], clients: number, path: string): Promise<{ seconds: number; latencies: number[]; samples: Sample[] }> {
   const latencies: number[] = [];
+  const samples: Sample[] = [];
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const url = new URL(`${apiUrl}${path}`);
   const bodies = requests.map((events) => JSON.stringify(path.endsWith('batch') ? { events } : events[0]));
@@ -61,39 +92,40 @@ async function load(apiUrl: string, key: string, requests: unknown[][], clients:
   await Promise.all(Array.from({ length: clients }, async () => {
     while (next < bodies.length) {
       const body = bodies[next++]!;
-      const t0 = performance.now();
-      const status = await post(agent, url, key, body);
-      if (status !== 202) throw new Error(`unexpected ${status}`);
-      latencies.push(performance.now() - t0);
+      const sample = await post(agent, url, key, body);
+      if (sample.status !== 202) throw new Error(`unexpected ${sample.status}`);
+      latencies.push(sample.ms);
+      samples.push(sample);
     }
   }));
   agent.destroy();
-  return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b) };
+  return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b), samples };
 }
 
 /**
  * Open loop: sends requests at a fixed rate whatever the answers' latency (as independent users
  * do), so the latency measured is that at this rate, not the queueing of a saturated closed loop.
  */
-async function loadAtRate(apiUrl: string, key: string, bodies: string[], ratePerSecond: number): Promise<{ seconds: number; latencies: number[] }> {
+async function loadAtRate(apiUrl: string, key: string, bodies: string[], ratePerSecond: number): Promise<{ seconds: number; latencies: number[]; samples: Sample[] }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const url = new URL(`${apiUrl}/api/v1/events`);
   const latencies: number[] = [];
+  const samples: Sample[] = [];
   const started = performance.now();
   const sends: Promise<void>[] = [];
   for (let i = 0; i < bodies.length; i++) {
     const due = started + (i * 1000) / ratePerSecond;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const t0 = performance.now();
-    sends.push(post(agent, url, key, bodies[i]!).then((status) => {
-      if (status !== 202) throw new Error(`unexpected ${status}`);
-      latencies.push(performance.now() - t0);
+    sends.push(post(agent, url, key, bodies[i]!).then((sample) => {
+      if (sample.status !== 202) throw new Error(`unexpected ${sample.status}`);
+      latencies.push(sample.ms);
+      samples.push(sample);
     }));
   }
   await Promise.all(sends);
   agent.destroy();
-  return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b) };
+  return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b), samples };
 }
 
 async function chained(pool: pg.Pool, workspaceId: string): Promise<number> {
@@ -106,7 +138,7 @@ async function phase(name: string, stack: BenchStack, apiUrl: string, events: Be
   const requests: BenchEvent[][] = [];
   for (let i = 0; i < events.length; i += perRequest) requests.push(events.slice(i, i + perRequest));
   const started = performance.now();
-  const { seconds, latencies } = await load(apiUrl, key, requests, clients, perRequest > 1 ? '/api/v1/events/batch' : '/api/v1/events');
+  const { seconds, latencies, samples } = await load(apiUrl, key, requests, clients, perRequest > 1 ? '/api/v1/events/batch' : '/api/v1/events');
   while (await chained(stack.pool, workspaceId) < events.length) await new Promise((r) => setTimeout(r, 50));
   const endToEnd = (performance.now() - started) / 1000;
   const { rows } = await stack.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_batches WHERE workspace_id = $1', [workspaceId]);
@@ -115,18 +147,20 @@ async function phase(name: string, stack: BenchStack, apiUrl: string, events: Be
     events: events.length, requests: requests.length, 'accepted_ev/s': Math.round(events.length / seconds), 'chained_ev/s': Math.round(events.length / endToEnd),
     'p50_ms': percentile(latencies, 50), 'p99_ms': percentile(latencies, 99), inbox_batches: rows[0]!.n, workflows,
   });
+  report('  the slowest 1% of those requests, on average', slowestBreakdown(samples));
   return events.length / endToEnd;
 }
 
 async function openLoopPhase(stack: BenchStack, apiUrl: string, events: BenchEvent[], rate: number): Promise<void> {
   const { workspaceId, key } = await stack.workspace(['ingest']);
   const started = performance.now();
-  const { seconds, latencies } = await loadAtRate(apiUrl, key, events.map((e) => JSON.stringify(e)), rate);
+  const { seconds, latencies, samples } = await loadAtRate(apiUrl, key, events.map((e) => JSON.stringify(e)), rate);
   while (await chained(stack.pool, workspaceId) < events.length) await new Promise((r) => setTimeout(r, 50));
   report(`single events, open loop at ${rate} ev/s`, {
     events: events.length, 'accepted_ev/s': Math.round(events.length / seconds), 'chained_ev/s': Math.round(events.length / ((performance.now() - started) / 1000)),
     'p50_ms': percentile(latencies, 50), 'p99_ms': percentile(latencies, 99),
   });
+  report('  the slowest 1% of those requests, on average', slowestBreakdown(samples));
 }
 
 /** Bare multi-row INSERTs (100 rows each) of the same events, with hashes, into a copy of events with the same indexes. */

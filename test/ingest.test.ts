@@ -31,6 +31,17 @@ describe('POST /api/v1/events', () => {
     expect(event!.event_hash).toBe(computeEventHash(event!, null));
   });
 
+  it('says where the server spent its time, in a Server-Timing header', async () => {
+    const { key } = await ctx.workspace(['ingest']);
+    for (const [path, body] of [['/api/v1/events', sample(1)], ['/api/v1/events/batch', { events: [sample(2), sample(3)] }]] as const) {
+      const res = await ctx.api(key, path, { body });
+      expect(res.status).toBe(202);
+      const stages = res.headers.get('server-timing')!.split(', ').map((s) => s.split(';dur='));
+      expect(stages.map(([name]) => name)).toEqual(['auth', 'body', 'wait', 'write']);
+      for (const [, ms] of stages) expect(Number(ms)).toBeGreaterThanOrEqual(0);
+    }
+  });
+
   it('fills occurred_at with the server time and leaves unknown places null for private addresses', async () => {
     const { key, workspaceId } = await ctx.workspace(['ingest']);
     const before = new Date().toISOString();

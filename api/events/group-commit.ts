@@ -4,7 +4,7 @@ import type { Receipt } from '../../store/mod.ts';
 /** Writes one group durably and returns a receipt per event (input order). */
 export type HandOff = (workspaceId: string, events: AcceptedEvent[]) => Promise<Receipt[]>;
 
-interface Waiter { events: AcceptedEvent[]; resolve: (r: Receipt[]) => void; reject: (e: unknown) => void }
+interface Waiter { events: AcceptedEvent[]; stamp?: { flushedAt?: number }; resolve: (r: Receipt[]) => void; reject: (e: unknown) => void }
 interface Lane { waiting: Waiter[]; count: number; inFlight: number; timer?: NodeJS.Timeout }
 
 export interface GroupCommitOptions {
@@ -37,11 +37,12 @@ export class GroupCommit {
     this.#options = { maxInFlight: 8, ...options };
   }
 
-  submit(workspaceId: string, events: AcceptedEvent[]): Promise<Receipt[]> {
+  /** Resolves with the events' receipts once their group is written; `stamp.flushedAt` gets the time (performance.now()) the write began. */
+  submit(workspaceId: string, events: AcceptedEvent[], stamp?: { flushedAt?: number }): Promise<Receipt[]> {
     return new Promise((resolve, reject) => {
       let lane = this.#lanes.get(workspaceId);
       if (!lane) this.#lanes.set(workspaceId, lane = { waiting: [], count: 0, inFlight: 0 });
-      lane.waiting.push({ events, resolve, reject });
+      lane.waiting.push({ events, stamp, resolve, reject });
       lane.count += events.length;
       this.#schedule(workspaceId, lane);
     });
@@ -71,6 +72,8 @@ export class GroupCommit {
     }
     lane.count -= taken;
     lane.inFlight++;
+    const now = performance.now();
+    for (const waiter of group) if (waiter.stamp) waiter.stamp.flushedAt = now;
     try {
       const receipts = await this.#handOff(workspaceId, group.flatMap((w) => w.events));
       let at = 0;

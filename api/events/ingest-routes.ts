@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type pg from 'pg';
-import { acceptEvent, batchInputSchema, eventInputSchema, fieldProblems, formatTimestamp, nowMicros, type FieldProblem } from '../../core/mod.ts';
+import { acceptEvent, batchInputSchema, eventInputSchema, fieldProblems, formatTimestamp, nowMicros, type AcceptedEvent, type FieldProblem } from '../../core/mod.ts';
+import type { Receipt } from '../../store/mod.ts';
 import { requireKey, type AuthState } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
 import { validationFailed } from '../errors.ts';
@@ -21,7 +22,8 @@ export function ingestRoutes(pool: pg.Pool, groups: GroupCommit): Router<AuthSta
     const parsed = eventInputSchema.safeParse(await readJsonBody(ctx, SINGLE_BODY_LIMIT));
     if (!parsed.success) throw validationFailed(fieldProblems(parsed.error));
     const event = acceptEvent(parsed.data, crypto.randomUUID(), formatTimestamp(nowMicros()));
-    const [receipt] = await groups.submit(ctx.state.principal.workspaceId, [event]);
+    ctx.state.timing?.lap('body');
+    const [receipt] = await submitTimed(ctx.state, groups, [event]);
     ctx.status = 202;
     ctx.body = receipt;
   });
@@ -39,9 +41,19 @@ export function ingestRoutes(pool: pg.Pool, groups: GroupCommit): Router<AuthSta
       return acceptEvent(parsed.data, crypto.randomUUID(), formatTimestamp(receivedAt));
     });
     if (problems.length > 0) throw validationFailed(problems);
+    ctx.state.timing?.lap('body');
     ctx.status = 202;
-    ctx.body = { events: await groups.submit(ctx.state.principal.workspaceId, events as NonNullable<(typeof events)[number]>[]) };
+    ctx.body = { events: await submitTimed(ctx.state, groups, events as NonNullable<(typeof events)[number]>[]) };
   });
 
   return router;
+}
+
+/** Hands the events to the group commit, timing the wait for the group (`wait`) and its durable write (`write`). */
+async function submitTimed(state: AuthState, groups: GroupCommit, events: AcceptedEvent[]): Promise<Receipt[]> {
+  const stamp: { flushedAt?: number } = {};
+  const receipts = await groups.submit(state.principal.workspaceId, events, stamp);
+  state.timing?.lap('wait', stamp.flushedAt);
+  state.timing?.lap('write');
+  return receipts;
 }
