@@ -67,6 +67,13 @@ const KIND: Record<string, Kind> = {
 };
 /** Each member's name as it appears in the canonical text, with what precedes it, and its kind. */
 const MEMBERS = HASHED_EVENT_KEYS.map((key, k) => ({ key, token: ascii(`${k === 0 ? '{' : ','}"${key}":`), kind: KIND[key] ?? 'text?' }));
+const ID = HASHED_EVENT_KEYS.indexOf('id');
+const WORKSPACE_ID = HASHED_EVENT_KEYS.indexOf('workspace_id');
+const CREATED_AT = HASHED_EVENT_KEYS.indexOf('created_at');
+const PREVIOUS_EVENT_HASH = HASHED_EVENT_KEYS.indexOf('previous_event_hash');
+/** Where each member's value starts and ends in the line being read (one reader per thread, reused). */
+const valueStart = new Int32Array(MEMBERS.length);
+const valueEnd = new Int32Array(MEMBERS.length);
 
 function expect(b: Uint8Array, i: number, token: Uint8Array): number {
   if (i + token.length > b.length) return -1;
@@ -181,12 +188,11 @@ export function readIntactEventLine(bytes: Uint8Array): IntactEventLine | null {
   if ((i = expect(b, i, EVENT)) < 0) return null;
 
   const eventStart = i;
-  const at: Record<string, [number, number]> = {};
-  for (const { key, token, kind } of MEMBERS) {
-    if ((i = expect(b, i, token)) < 0) return null;
-    const start = i;
-    if ((i = memberEnd(b, i, kind)) < 0) return null;
-    if (key === 'id' || key === 'workspace_id' || key === 'created_at' || key === 'previous_event_hash') at[key] = [start, i];
+  for (let m = 0; m < MEMBERS.length; m++) {
+    if ((i = expect(b, i, MEMBERS[m]!.token)) < 0) return null;
+    valueStart[m] = i;
+    if ((i = memberEnd(b, i, MEMBERS[m]!.kind)) < 0) return null;
+    valueEnd[m] = i;
   }
   // The event's closing brace, then the line's, then nothing.
   if (b[i] !== 0x7d || b[i + 1] !== 0x7d || i + 2 !== b.length) return null;
@@ -194,16 +200,16 @@ export function readIntactEventLine(bytes: Uint8Array): IntactEventLine | null {
   const eventHash = latin1(b, hashStart, hashEnd);
   if (!isUtf8(event) || hash('sha256', event, 'hex') !== eventHash) return null;
 
-  const [previousStart, previousEnd] = at.previous_event_hash!;
+  const previousStart = valueStart[PREVIOUS_EVENT_HASH]!;
   return {
     event_hash: eventHash,
     leaf_index: leaf[0],
     tree_size: size[0],
     pathStart,
     pathLength,
-    id: stringAt(b, ...at.id!),
-    workspace_id: stringAt(b, ...at.workspace_id!),
-    created_at: latin1(b, at.created_at![0] + 1, at.created_at![1] - 1),
-    previous_event_hash: b[previousStart] === 0x6e ? null : latin1(b, previousStart + 1, previousEnd - 1),
+    id: stringAt(b, valueStart[ID]!, valueEnd[ID]!),
+    workspace_id: stringAt(b, valueStart[WORKSPACE_ID]!, valueEnd[WORKSPACE_ID]!),
+    created_at: latin1(b, valueStart[CREATED_AT]! + 1, valueEnd[CREATED_AT]! - 1),
+    previous_event_hash: b[previousStart] === 0x6e ? null : latin1(b, previousStart + 1, valueEnd[PREVIOUS_EVENT_HASH]! - 1),
   };
 }
