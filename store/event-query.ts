@@ -69,39 +69,61 @@ class ParameterList {
   }
 }
 
+/** The parts of a query's WHERE clause, see conditions(). */
+interface Conditions {
+  /** The workspace's parameter. */
+  ws: string;
+  /** Conditions on `events`, the search apart (it needs a shape of its own, see below). */
+  where: string[];
+  /** Conditions on `event_targets` when target_type or target_id is given: one row, one target. */
+  targets?: string[];
+  /** The chain-position range of from/to, on `seq` (of events or event_targets alike). */
+  range: string[];
+  /** True when nothing but targets and from/to filters the events. */
+  targetsOnly: boolean;
+  search?: string;
+}
+
 /**
- * The WHERE conditions for `filter` within one workspace, the search apart (it needs a shape of
- * its own, see below).
+ * The WHERE conditions for `filter` within one workspace.
  *
  * `from`/`to` are turned into chain positions (seq) by one lookup each on the created_at index:
  * chain order and created_at order agree, so the time range is a seq range, and every filter's
  * (workspace_id, column, seq) index can then serve filter, range, order and cursor at once. When
  * no event lies in the range the lookup yields NULL, and `seq >= NULL` matches nothing, as it should.
+ *
+ * Targets are looked up in `event_targets` (migrations/004_target_rows_and_counts.sql), one row
+ * per distinct target of an event: type and id on one row, so given together they must match the
+ * same target.
  */
-function conditions(workspaceId: string, filter: EventFilter, p: ParameterList): { ws: string; where: string[]; search?: string } {
+function conditions(workspaceId: string, filter: EventFilter, p: ParameterList): Conditions {
   const ws = p.add(workspaceId);
-  const where = [`workspace_id = ${ws}`];
-  if (filter.action && 'exact' in filter.action) where.push(`action = ${p.add(filter.action.exact)}`);
-  else if (filter.action && filter.action.prefix !== '') where.push(`action LIKE ${p.add(`${escapeLike(filter.action.prefix)}%`)}`);
+  const attributes: string[] = [];
+  if (filter.action && 'exact' in filter.action) attributes.push(`action = ${p.add(filter.action.exact)}`);
+  else if (filter.action && filter.action.prefix !== '') attributes.push(`action LIKE ${p.add(`${escapeLike(filter.action.prefix)}%`)}`);
   for (const column of EQUALITY_COLUMNS) {
     const value = filter[column];
-    if (value !== undefined) where.push(`${column} = ${p.add(value)}`);
+    if (value !== undefined) attributes.push(`${column} = ${p.add(value)}`);
   }
+  let targets: string[] | undefined;
   if (filter.target_type !== undefined || filter.target_id !== undefined) {
-    // One object in the array: jsonb containment then needs a single target to match both keys.
-    const target = { ...(filter.target_type !== undefined ? { type: filter.target_type } : {}), ...(filter.target_id !== undefined ? { id: filter.target_id } : {}) };
-    where.push(`targets @> ${p.add(JSON.stringify([target]))}::jsonb`);
+    targets = [`workspace_id = ${ws}`];
+    if (filter.target_type !== undefined) targets.push(`type = ${p.add(filter.target_type)}`);
+    if (filter.target_id !== undefined) targets.push(`id = ${p.add(filter.target_id)}`);
   }
+  const range: string[] = [];
   if (filter.from !== undefined) {
-    where.push(`seq >= (SELECT seq FROM events WHERE workspace_id = ${ws} AND created_at >= ${p.add(filter.from)} ORDER BY created_at LIMIT 1)`);
+    range.push(`seq >= (SELECT seq FROM events WHERE workspace_id = ${ws} AND created_at >= ${p.add(filter.from)} ORDER BY created_at LIMIT 1)`);
   }
   if (filter.to !== undefined) {
-    where.push(`seq <= (SELECT seq FROM events WHERE workspace_id = ${ws} AND created_at <= ${p.add(filter.to)} ORDER BY created_at DESC LIMIT 1)`);
+    range.push(`seq <= (SELECT seq FROM events WHERE workspace_id = ${ws} AND created_at <= ${p.add(filter.to)} ORDER BY created_at DESC LIMIT 1)`);
   }
   // event_search_text() is the expression of the trigram index (migrations/002_query_indexes.sql).
   const search = filter.search === undefined ? undefined
     : `event_search_text(actor_name, action, resource_name, metadata) ILIKE ${p.add(`%${escapeLike(filter.search)}%`)}`;
-  return { ws, where, search };
+  const where = [`workspace_id = ${ws}`, ...attributes,
+    ...(targets ? [`seq IN (SELECT seq FROM event_targets WHERE ${targets.join(' AND ')})`] : []), ...range];
+  return { ws, where, targets, range, targetsOnly: targets !== undefined && attributes.length === 0 && search === undefined, search };
 }
 
 /**
@@ -144,26 +166,74 @@ function searchPage(ws: string, where: string[], search: string, limit: string):
  */
 export function eventPageStatements(request: EventPageRequest): { page: Statement; count: Statement } {
   const forPage = new ParameterList();
-  const { ws, where: pageWhere, search } = conditions(request.workspaceId, request.filter, forPage);
-  if (request.afterSeq) pageWhere.push(`seq > ${forPage.add(request.afterSeq)}`);
+  const { ws, where: pageWhere, targets, range, targetsOnly, search } = conditions(request.workspaceId, request.filter, forPage);
+  const after = request.afterSeq ? [`seq > ${forPage.add(request.afterSeq)}`] : [];
   const limit = forPage.add(request.limit + 1);
-  const page = search === undefined
-    ? `SELECT ${EVENT_COLUMNS} FROM events WHERE ${pageWhere.join(' AND ')} ORDER BY seq LIMIT ${limit}`
-    : searchPage(ws, pageWhere, search, limit);
+  let page: string;
+  if (targetsOnly) {
+    // The page's positions straight from the target index, in chain order (an event with two
+    // matching targets once), then those events by primary key: as many probes as the page holds.
+    page = `SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = ${ws} AND seq = ANY(ARRAY(
+        SELECT DISTINCT seq FROM event_targets WHERE ${[...targets!, ...range, ...after].join(' AND ')} ORDER BY seq LIMIT ${limit}))
+      ORDER BY seq LIMIT ${limit}`;
+  } else if (search === undefined) {
+    page = `SELECT ${EVENT_COLUMNS} FROM events WHERE ${[...pageWhere, ...after].join(' AND ')} ORDER BY seq LIMIT ${limit}`;
+  } else {
+    page = searchPage(ws, [...pageWhere, ...after], search, limit);
+  }
+  return { page: { text: page, values: forPage.values }, count: countStatement(request) };
+}
 
-  const forCount = new ParameterList();
-  const { where: countWhere, search: countSearch } = conditions(request.workspaceId, request.filter, forCount);
-  if (countSearch !== undefined) countWhere.push(countSearch);
-  if (request.counted) countWhere.push(`seq > ${forCount.add(request.counted.throughSeq)}`);
+/**
+ * How many events match, through which chain position: the matches after `counted.throughSeq`
+ * for a later page, all of them for a first one. Whatever is counted, it is counted in one
+ * statement, so from one snapshot.
+ */
+function countStatement(request: EventPageRequest): Statement {
+  const p = new ParameterList();
+  const { filter } = request;
+  const counter = request.counted ? undefined : countedAs(filter);
+  if (counter) {
+    // One filter that can match most of a workspace, alone, on a first page: the append that
+    // inserted the events counted them per value in the same transaction (migration 004), so
+    // this snapshot's counter rows are exactly its events. One row (a few for an action prefix).
+    const value = 'prefix' in counter ? `value LIKE ${p.add(`${escapeLike(counter.prefix)}%`)}` : `value = ${p.add(counter.value)}`;
+    return {
+      text: `SELECT coalesce(sum(events), 0)::bigint AS total, max(through_seq) AS through_seq FROM event_counts
+        WHERE workspace_id = ${p.add(request.workspaceId)} AND name = ${p.add(counter.name)} AND ${value}`,
+      values: p.values,
+    };
+  }
+  const { where, targets, range, targetsOnly, search } = conditions(request.workspaceId, filter, p);
+  const after = request.counted ? [`seq > ${p.add(request.counted.throughSeq)}`] : [];
+  if (targetsOnly) {
+    // Index-only on event_targets; DISTINCT folds an event's several matching targets into one.
+    return { text: `SELECT count(DISTINCT seq) AS total, max(seq) AS through_seq FROM event_targets WHERE ${[...targets!, ...range, ...after].join(' AND ')}`, values: p.values };
+  }
   // With no filter but the time range, every position in the range is an event: a workspace's
   // positions run 1, 2, 3, ... without gaps (each append takes the next ones; events are never
   // deleted, except the oldest by retention, which leaves the rest gap-free). Two index probes
   // then count what counting row by row would take tens of milliseconds per 100k events to do.
-  const total = onlyTimeRange(request.filter) ? 'coalesce(max(seq) - min(seq) + 1, 0)' : 'count(*)';
-  return {
-    page: { text: page, values: forPage.values },
-    count: { text: `SELECT ${total} AS total, max(seq) AS through_seq FROM events WHERE ${countWhere.join(' AND ')}`, values: forCount.values },
-  };
+  const total = onlyTimeRange(filter) ? 'coalesce(max(seq) - min(seq) + 1, 0)' : 'count(*)';
+  return { text: `SELECT ${total} AS total, max(seq) AS through_seq FROM events WHERE ${[...where, ...(search ? [search] : []), ...after].join(' AND ')}`, values: p.values };
+}
+
+/** What event_counts counts (migration 004): filters that can match most of a workspace. */
+type Counter = { name: 'action' | 'resource' | 'tenant_id' | 'actor_id' | 'target_type'; value: string } | { name: 'action'; prefix: string };
+
+/** The counter row(s) holding this filter's total, when the filter is one counted filter alone. */
+function countedAs(filter: EventFilter): Counter | undefined {
+  const given = Object.entries(filter).filter(([, value]) => value !== undefined);
+  if (given.length !== 1) return undefined;
+  const [name, value] = given[0]!;
+  if (name === 'action') {
+    const action = value as ActionFilter;
+    if ('exact' in action) return { name: 'action', value: action.exact };
+    // `*` alone is every action: onlyTimeRange()'s two probes count that.
+    return action.prefix === '' ? undefined : { name: 'action', prefix: action.prefix };
+  }
+  if (name === 'resource' || name === 'tenant_id' || name === 'actor_id' || name === 'target_type') return { name, value: value as string };
+  return undefined;
 }
 
 function onlyTimeRange(filter: EventFilter): boolean {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { computeEventHash } from '../core/mod.ts';
-import { eventPageStatements, eventsAfter } from '../store/mod.ts';
+import { eventPageStatements, eventsAfter, type EventPageRequest } from '../store/mod.ts';
 import { createTestContext, eventually, type TestContext } from './support/context.ts';
 
 let ctx: TestContext;
@@ -325,6 +325,141 @@ describe('GET /api/v1/events: pagination', () => {
       expect(next.status).toBe(200);
       expect(ids(next.body)[0]).toBe(a.ids[1]);
     });
+  });
+});
+
+describe('GET /api/v1/events: targets and totals (event_targets, event_counts)', () => {
+  // Several targets, two of one type, the same target twice, type and id on different targets,
+  // a target without an id; LIKE's wildcards in actions. Appended in three batches, so counters
+  // are created by one append and grown by the next.
+  const BATCHES: Input[][] = [[
+    /* 0 */ { actor_id: 'u1', action: 'document.moved', resource: 'document', tenant_id: 't1', targets: [{ type: 'folder', id: 'f1' }, { type: 'folder', id: 'f2' }] },
+    /* 1 */ { actor_id: 'u1', action: 'document.shared', resource: 'document', tenant_id: 't1', targets: [{ type: 'user', id: 'u2' }, { type: 'user', id: 'u2', name: 'again' }] },
+  ], [
+    /* 2 */ { actor_id: 'u2', action: 'document.shared', resource: 'document', targets: [{ type: 'user', id: 'f1' }, { type: 'folder', id: 'u2' }] },
+    /* 3 */ { actor_id: 'u2', action: 'team.created', resource: 'team', targets: [{ type: 'team' }] },
+    /* 4 */ { actor_id: 'u3', action: 'doc_x.made', resource: 'document', tenant_id: 't2', targets: [] },
+  ], [
+    /* 5 */ { actor_id: 'u3', action: 'docXx.made', resource: 'page', tenant_id: 't2', targets: [{ type: 'folder', id: 'f1' }, { type: 'user', id: 'u1' }, { type: 'folder', id: 'f1' }] },
+  ]];
+  let ws: Workspace;
+  beforeAll(async () => {
+    const { workspaceId, key } = await ctx.workspace(['ingest', 'read']);
+    const all: string[] = [];
+    for (const batch of BATCHES) {
+      all.push(...await ingest(key, batch));
+      await eventually(async () => (await storedCount(workspaceId)) === all.length, 20_000, 'a batch to be stored');
+    }
+    ws = { workspaceId, key, ids: all };
+  });
+
+  /** Every page of a query through its cursors, checking the total on each. */
+  async function walk(key: string, query: string, limit: number, total: number): Promise<string[]> {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await get(key, `/api/v1/events?${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect([query, res.status, res.body.pagination.total]).toEqual([query, 200, total]);
+      seen.push(...ids(res.body));
+      cursor = res.body.pagination.next_cursor;
+    } while (cursor);
+    return seen;
+  }
+
+  it.each([
+    ['target_type, an event with two targets of it counted once', 'target_type=folder', [0, 2, 5]],
+    ['target_type, an event with the same target twice counted once', 'target_type=user', [1, 2, 5]],
+    ['target_type of a target without an id', 'target_type=team', [3]],
+    ['target_type in a time range (counted from event_targets)', 'target_type=folder&from=2000-01-01T00:00:00Z', [0, 2, 5]],
+    ['target_type in a time range, the same target twice', 'target_type=user&to=2999-01-01T00:00:00Z', [1, 2, 5]],
+    ['target_id, whatever the type', 'target_id=u2', [1, 2]],
+    ['target_id of one target, repeated in the event', 'target_id=f1', [0, 2, 5]],
+    ['target_type and target_id on the same target', 'target_type=user&target_id=u2', [1]],
+    ['target_type and target_id on the same target, the other way round', 'target_type=folder&target_id=u2', [2]],
+    ['target_type and target_id only on different targets', 'target_type=folder&target_id=u1', []],
+    ['a target type no event has', 'target_type=project', []],
+    ['targets and another filter', 'target_type=folder&actor_id=u1', [0]],
+    ['targets and several other filters', 'target_id=f1&action=doc*&tenant_id=t2', [5]],
+    ['a counted action', 'action=document.shared', [1, 2]],
+    ['a counted action prefix with _ taken literally', 'action=doc_*', [4]],
+    ['a counted action prefix', 'action=doc*', [0, 1, 2, 4, 5]],
+    ['a counted resource', 'resource=document', [0, 1, 2, 4]],
+    ['a counted tenant', 'tenant_id=t2', [4, 5]],
+    ['a counted actor', 'actor_id=u2', [2, 3]],
+    ['a counted value no event has', 'resource=nothing', []],
+  ])('filters and counts %s, on every page', async (_what, query, expected) => {
+    const want = expected.map((i) => ws.ids[i]);
+    for (const limit of [100, 2, 1]) expect(await walk(ws.key, query, limit, want.length)).toEqual(want);
+  });
+
+  it('counts a lone broad filter from its counter and a lone target filter from event_targets, every other filter from events', () => {
+    const statements = (filter: EventPageRequest['filter'], counted?: EventPageRequest['counted']) =>
+      eventPageStatements({ workspaceId: ws.workspaceId, filter, limit: 25, counted });
+    for (const filter of [{ resource: 'document' }, { action: { exact: 'a.b' } }, { action: { prefix: 'a.' } }, { tenant_id: 't' }, { actor_id: 'u' }, { target_type: 'user' }]) {
+      expect([filter, statements(filter).count.text]).toEqual([filter, expect.stringContaining('FROM event_counts')]);
+      // A later page counts only what arrived after the first page's count.
+      expect(statements(filter, { total: 1, throughSeq: 1 }).count.text).not.toContain('event_counts');
+    }
+    for (const filter of [{ target_id: 'x' }, { target_type: 'user', target_id: 'x' }, { target_type: 'user', from: '2026-01-01T00:00:00.000000Z' }]) {
+      expect(statements(filter).count.text).toMatch(/^SELECT count\(DISTINCT seq\) AS total, max\(seq\) AS through_seq FROM event_targets WHERE/);
+    }
+    for (const filter of [{ resource: 'document', tenant_id: 't' }, { resource: 'document', from: '2026-01-01T00:00:00.000000Z' }, { session_id: 's' }, { resource_id: 'r' }, { target_type: 'user', actor_id: 'u' }]) {
+      expect(statements(filter).count.text).not.toContain('event_counts');
+    }
+  });
+
+  it('keeps pages and totals exact while matching events arrive between pages', async () => {
+    const { workspaceId, key } = await ctx.workspace(['ingest', 'read']);
+    const event = (i: number, types: string[]) => ({ actor_id: 'u', action: 'page.viewed', resource: i % 2 ? 'page' : 'document', metadata: { i },
+      targets: types.map((type, t) => ({ type, id: `${type}_${i}_${t}` })) });
+    let stored = 0;
+    const add = async (events: Input[]) => { await ingest(key, events); stored += events.length; await eventually(async () => (await storedCount(workspaceId)) === stored); };
+    await add(Array.from({ length: 6 }, (_, i) => event(i, i % 3 === 0 ? ['folder', 'folder'] : ['user'])));
+
+    for (const query of ['target_type=folder', 'resource=document', 'target_id=folder_100_0']) {
+      const seen: string[] = [];
+      let page = await get(key, `/api/v1/events?${query}&limit=1`);
+      seen.push(...ids(page.body));
+      let n = 0;
+      while (page.body.pagination.next_cursor) {
+        if (n < 2) {
+          // Matching and other events arrive between two pages, one with two folder targets.
+          await add([event(100 + n, ['folder', 'user', 'folder']), event(101 + n, ['user'])]);
+          n++;
+        }
+        page = await get(key, `/api/v1/events?${query}&limit=1&cursor=${page.body.pagination.next_cursor}`);
+        seen.push(...ids(page.body));
+      }
+      const { rows } = await ctx.pool.query<{ id: string }>(
+        `SELECT id FROM events WHERE workspace_id = $1 AND ${query.startsWith('resource') ? "resource = 'document'"
+          : query.startsWith('target_type') ? `targets @> '[{"type": "folder"}]'` : `targets @> '[{"id": "folder_100_0"}]'`} ORDER BY seq`, [workspaceId]);
+      expect([query, seen]).toEqual([query, rows.map((r) => r.id)]);
+      expect([query, page.body.pagination.total]).toEqual([query, rows.length]);
+      // A new first page counts the same.
+      expect([query, (await get(key, `/api/v1/events?${query}`)).body.pagination.total]).toEqual([query, rows.length]);
+    }
+  });
+
+  it('agrees with counting the events themselves for every counted value', async () => {
+    const { rows } = await ctx.pool.query<{ name: string; value: string; events: number; through_seq: number; truth: number; truth_seq: number }>(
+      `SELECT c.name, c.value, c.events, c.through_seq, t.n AS truth, t.last AS truth_seq FROM event_counts c
+         JOIN LATERAL (SELECT count(*) AS n, max(seq) AS last FROM events e WHERE e.workspace_id = c.workspace_id AND CASE c.name
+           WHEN 'action' THEN e.action = c.value WHEN 'resource' THEN e.resource = c.value WHEN 'tenant_id' THEN e.tenant_id = c.value
+           WHEN 'actor_id' THEN e.actor_id = c.value WHEN 'target_type' THEN e.targets @> jsonb_build_array(jsonb_build_object('type', c.value)) END) t ON true
+        WHERE c.workspace_id = ANY($1::uuid[])`, [[ws.workspaceId, a.workspaceId]]);
+    expect(rows.length).toBeGreaterThan(20);
+    for (const row of rows) expect(row).toEqual({ ...row, events: row.truth, through_seq: row.truth_seq });
+  });
+
+  it('keeps the derived rows append-only, as the events are', async () => {
+    const refused = /append-only/;
+    await expect(ctx.pool.query('UPDATE event_targets SET type = $2 WHERE workspace_id = $1', [ws.workspaceId, 'x'])).rejects.toThrow(refused);
+    await expect(ctx.pool.query('DELETE FROM event_targets WHERE workspace_id = $1', [ws.workspaceId])).rejects.toThrow(refused);
+    await expect(ctx.pool.query('UPDATE event_counts SET events = events - 1 WHERE workspace_id = $1', [ws.workspaceId])).rejects.toThrow(refused);
+    await expect(ctx.pool.query('UPDATE event_counts SET value = value || $2 WHERE workspace_id = $1', [ws.workspaceId, 'x'])).rejects.toThrow(refused);
+    await expect(ctx.pool.query('DELETE FROM event_counts WHERE workspace_id = $1', [ws.workspaceId])).rejects.toThrow(refused);
+    await expect(ctx.pool.query('TRUNCATE event_targets, event_counts')).rejects.toThrow(refused);
+    expect((await get(ws.key, '/api/v1/events?target_type=folder')).body.pagination.total).toBe(3);
   });
 });
 
