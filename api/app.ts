@@ -19,7 +19,8 @@ export interface AppDeps {
   temporal: Client;
   taskQueue: string;
   log: Logger;
-  ingest: { groupCommitMs: number; groupMaxEvents: number };
+  /** Group commit window and size; `workflowIntervalMs` paces each workspace's workflow starts (default 100, see WorkflowStarter). */
+  ingest: { groupCommitMs: number; groupMaxEvents: number; workflowIntervalMs?: number };
   /** Chain access and public rate limit of the anchor routes (optional: onchain_valid is null without a chain). */
   anchoring?: AnchorApiDeps;
 }
@@ -41,7 +42,9 @@ export interface App {
  */
 export function createApp(deps: AppDeps): App {
   const koa = new Koa({ proxy: false });
-  const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, { concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000 });
+  const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, {
+    concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000, minIntervalMs: deps.ingest.workflowIntervalMs ?? 100,
+  });
   const groups = new GroupCommit(createHandOff({ pool: deps.pool, starter, log: deps.log }), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));
   koa.use(serverTiming());

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { computeEventHash, formatTimestamp, nowMicros } from '../core/mod.ts';
 import { bundleWorkflows } from '../worker/mod.ts';
 import { generateEvents, type BenchEvent } from './events.ts';
-import { percentile, report, startBenchStack, type BenchStack } from './support.ts';
+import { percentile, report, startBenchStack, treeCpuSeconds, type BenchStack } from './support.ts';
 
 const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 100_000);
 const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS ?? 30_000);
@@ -23,7 +23,9 @@ async function freePort(): Promise<number> {
   return await new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); }); });
 }
 
-async function startProcesses(stack: BenchStack, temporalAddress: string): Promise<{ apiUrl: string; stop(): Promise<void> }> {
+interface Processes { apiUrl: string; pids: { api: number; worker: number }; stop(): Promise<void> }
+
+async function startProcesses(stack: BenchStack, temporalAddress: string): Promise<Processes> {
   const bundle = join(tmpdir(), `sealtrail-bench-bundle-${process.pid}.js`);
   writeFileSync(bundle, (await bundleWorkflows()).code);
   const port = await freePort();
@@ -36,7 +38,7 @@ async function startProcesses(stack: BenchStack, temporalAddress: string): Promi
     if (await fetch(`${apiUrl}/health`).then((r) => r.ok, () => false)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { apiUrl, async stop() { for (const c of children) c.kill('SIGTERM'); await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r)))); } };
+  return { apiUrl, pids: { worker: children[0]!.pid!, api: children[1]!.pid! }, async stop() { for (const c of children) c.kill('SIGTERM'); await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r)))); } };
 }
 
 /** A request as the client saw it: status, latency, and the server's own stages (Server-Timing, ms). */
@@ -133,14 +135,36 @@ async function chained(pool: pg.Pool, workspaceId: string): Promise<number> {
   return rows[0]!.seq;
 }
 
-async function phase(name: string, stack: BenchStack, apiUrl: string, events: BenchEvent[], perRequest: number, clients: number): Promise<number> {
+/** CPU used per event by each process, between two snapshots (µs/event); what the load costs where. */
+function cpuMeter(stack: BenchStack, processes: Processes): () => Record<string, number> {
+  const roots = { api: processes.pids.api, worker: processes.pids.worker, postgres: stack.pids.postgres, temporal: stack.pids.temporal };
+  const before = treeCpuSeconds(roots);
+  const client = process.cpuUsage();
+  return () => {
+    const after = treeCpuSeconds(roots);
+    const used = process.cpuUsage(client);
+    const out: Record<string, number> = { client: (used.user + used.system) / 1e6 };
+    if (before && after) for (const name of Object.keys(roots)) out[name] = after[name]! - before[name]!;
+    return out;
+  };
+}
+
+function perEvent(cpu: Record<string, number>, events: number): Record<string, number> {
+  const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+  return Object.fromEntries([...Object.entries(cpu), ['total', total]].map(([k, v]) => [`${k}_us`, Math.round((v as number) * 1e6 / events)]));
+}
+
+async function phase(name: string, stack: BenchStack, processes: Processes, events: BenchEvent[], perRequest: number, clients: number): Promise<number> {
+  const { apiUrl } = processes;
   const { workspaceId, key } = await stack.workspace(['ingest']);
   const requests: BenchEvent[][] = [];
   for (let i = 0; i < events.length; i += perRequest) requests.push(events.slice(i, i + perRequest));
   const started = performance.now();
+  const meter = cpuMeter(stack, processes);
   const { seconds, latencies, samples } = await load(apiUrl, key, requests, clients, perRequest > 1 ? '/api/v1/events/batch' : '/api/v1/events');
   while (await chained(stack.pool, workspaceId) < events.length) await new Promise((r) => setTimeout(r, 50));
   const endToEnd = (performance.now() - started) / 1000;
+  const cpu = meter();
   const { rows } = await stack.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_batches WHERE workspace_id = $1', [workspaceId]);
   const workflows = (await stack.temporal.workflow.count(`WorkspaceId = '${workspaceId}'`)).count;
   report(name, {
@@ -148,12 +172,15 @@ async function phase(name: string, stack: BenchStack, apiUrl: string, events: Be
     'p50_ms': percentile(latencies, 50), 'p99_ms': percentile(latencies, 99), inbox_batches: rows[0]!.n, workflows,
   });
   report('  the slowest 1% of those requests, on average', slowestBreakdown(samples));
+  report('  CPU per event, by process (until chained)', perEvent(cpu, events.length));
   return events.length / endToEnd;
 }
 
-async function openLoopPhase(stack: BenchStack, apiUrl: string, events: BenchEvent[], rate: number): Promise<void> {
+async function openLoopPhase(stack: BenchStack, processes: Processes, events: BenchEvent[], rate: number): Promise<void> {
+  const { apiUrl } = processes;
   const { workspaceId, key } = await stack.workspace(['ingest']);
   const started = performance.now();
+  const meter = cpuMeter(stack, processes);
   const { seconds, latencies, samples } = await loadAtRate(apiUrl, key, events.map((e) => JSON.stringify(e)), rate);
   while (await chained(stack.pool, workspaceId) < events.length) await new Promise((r) => setTimeout(r, 50));
   report(`single events, open loop at ${rate} ev/s`, {
@@ -161,6 +188,7 @@ async function openLoopPhase(stack: BenchStack, apiUrl: string, events: BenchEve
     'p50_ms': percentile(latencies, 50), 'p99_ms': percentile(latencies, 99),
   });
   report('  the slowest 1% of those requests, on average', slowestBreakdown(samples));
+  report('  CPU per event, by process (until chained)', perEvent(meter(), events.length));
 }
 
 /** Bare multi-row INSERTs (100 rows each) of the same events, with hashes, into a copy of events with the same indexes. */
@@ -203,10 +231,10 @@ export default async function run(): Promise<void> {
     const sizes = batchEvents.slice(0, 1000).map((e) => Buffer.byteLength(JSON.stringify(e))).sort((a, b) => a - b);
     console.log(`event size: p5=${percentile(sizes, 5)} B, median=${percentile(sizes, 50)} B, p95=${percentile(sizes, 95)} B`);
     const bare = await bareInsert(stack, batchEvents);
-    const batch = await phase('batch API, 8 clients x 100 events/request', stack, processes.apiUrl, batchEvents, 100, 8);
-    const single = await phase('single events, 32 clients (closed loop)', stack, processes.apiUrl, generateEvents(SINGLE_EVENTS, 2), 1, 32);
+    const batch = await phase('batch API, 8 clients x 100 events/request', stack, processes, batchEvents, 100, 8);
+    const single = await phase('single events, 32 clients (closed loop)', stack, processes, generateEvents(SINGLE_EVENTS, 2), 1, 32);
     // Half the rate the closed loop sustained: the latency users see below saturation.
-    await openLoopPhase(stack, processes.apiUrl, generateEvents(Math.round(SINGLE_EVENTS / 2), 3), Math.round(single / 2 / 10) * 10);
+    await openLoopPhase(stack, processes, generateEvents(Math.round(SINGLE_EVENTS / 2), 3), Math.round(single / 2 / 10) * 10);
     report('end-to-end batch rate / bare INSERT rate', { ratio: batch / bare, target: '>= 0.5' });
   } finally {
     await processes.stop();

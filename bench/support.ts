@@ -2,7 +2,7 @@
  * A real stack for benchmarks: embedded PostgreSQL (durable settings, as in production), the
  * Temporal dev server, the worker and the API in this process, all in a throwaway folder.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -22,6 +22,8 @@ export interface BenchStack {
   adminUrl: string;
   apiUrl: string;
   temporal: Client;
+  /** Process ids of the PostgreSQL postmaster and the Temporal server (for CPU accounting). */
+  pids: { postgres: number; temporal: number };
   workspace(permissions?: Permission[]): Promise<{ workspaceId: string; key: string }>;
   close(): Promise<void>;
 }
@@ -64,6 +66,7 @@ export async function startBenchStack(options: { worker?: boolean; poolSize?: nu
   server.keepAliveTimeout = 60_000;
   return {
     pool, temporalAddress: temporal.address, databaseUrl: pg.url, adminUrl: pg.adminUrl, apiUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}`, temporal: client,
+    pids: { postgres: Number(readFileSync(join(dir, 'pg', 'cluster', 'postmaster.pid'), 'utf8').split('\n')[0]), temporal: Number(readFileSync(join(dir, 'temporal.pid'), 'utf8').trim()) },
     async workspace(permissions = ['admin']) {
       const ws = await createWorkspace(pool, 'bench');
       return { workspaceId: ws.id, key: (await createApiKey(pool, { workspaceId: ws.id, name: 'bench', permissions })).key };
@@ -90,4 +93,36 @@ export function percentile(sorted: readonly number[], p: number): number {
 /** Prints one result line: a figure beside its baseline and their ratio. */
 export function report(name: string, figures: Record<string, string | number>): void {
   console.log(`${name.padEnd(44)} ${Object.entries(figures).map(([k, v]) => `${k}=${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(2)) : v}`).join('  ')}`);
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/**
+ * CPU seconds (user + system) used so far by each process tree: the process, its live
+ * descendants, and the children it has reaped (a PostgreSQL backend that exited is counted in the
+ * postmaster's). Linux /proc; null elsewhere.
+ */
+export function treeCpuSeconds(roots: Record<string, number>): Record<string, number> | null {
+  let entries: string[];
+  try { entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e)); } catch { return null; }
+  const stats = new Map<number, { parent: number; ticks: number }>();
+  for (const pid of entries) {
+    try {
+      const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      // After the command: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14)
+      stats.set(Number(pid), { parent: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) });
+    } catch { /* exited meanwhile */ }
+  }
+  const out: Record<string, number> = {};
+  for (const [name, root] of Object.entries(roots)) {
+    let ticks = 0;
+    for (const [pid, stat] of stats) {
+      for (let p = pid, hops = 0; p > 1 && hops < 16; p = stats.get(p)?.parent ?? 0, hops++) {
+        if (p === root) { ticks += stat.ticks; break; }
+      }
+    }
+    out[name] = ticks / TICKS_PER_SECOND;
+  }
+  return out;
 }

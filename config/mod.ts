@@ -44,6 +44,7 @@ const schema = z.object({
 
   INGEST_GROUP_COMMIT_MS: z.coerce.number().min(0).max(1000).default(4),
   INGEST_GROUP_MAX_EVENTS: positiveInt.max(10_000).default(1000),
+  INGEST_WORKFLOW_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(100),
   RECOVERY_SWEEP_SECONDS: positiveInt.default(30),
   RECOVERY_MIN_AGE_SECONDS: positiveInt.default(15),
 
@@ -74,7 +75,7 @@ export interface Config {
     workflowBundle?: string;
   };
   geo: { ipv4Path?: string; ipv6Path?: string };
-  ingest: { groupCommitMs: number; groupMaxEvents: number; recoverySweepSeconds: number; recoveryMinAgeSeconds: number };
+  ingest: { groupCommitMs: number; groupMaxEvents: number; workflowIntervalMs: number; recoverySweepSeconds: number; recoveryMinAgeSeconds: number };
   anchor: {
     /** JSON-RPC endpoint; unset, `npm start` runs a local node and anchoring is off elsewhere. */
     rpcUrl?: string;
@@ -129,7 +130,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     geo: { ipv4Path: e.GEOIP_CITY_IPV4, ipv6Path: e.GEOIP_CITY_IPV6 },
     ingest: {
-      groupCommitMs: e.INGEST_GROUP_COMMIT_MS, groupMaxEvents: e.INGEST_GROUP_MAX_EVENTS,
+      groupCommitMs: e.INGEST_GROUP_COMMIT_MS, groupMaxEvents: e.INGEST_GROUP_MAX_EVENTS, workflowIntervalMs: e.INGEST_WORKFLOW_INTERVAL_MS,
       recoverySweepSeconds: e.RECOVERY_SWEEP_SECONDS, recoveryMinAgeSeconds: e.RECOVERY_MIN_AGE_SECONDS,
     },
     anchor: {

@@ -75,7 +75,7 @@ describe('the workflow starter', () => {
     const { workspaceId } = await ctx.workspace(['admin']);
     const batches = [];
     for (let i = 0; i < 5; i++) batches.push(await inboxBatch(workspaceId, 2));
-    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 5000 });
+    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 5000, minIntervalMs: 0 });
     for (const batch of batches) starter.enqueue(workspaceId, batch.batchId, 2);
     await starter.drain();
 
@@ -92,11 +92,27 @@ describe('the workflow starter', () => {
     const { workspaceId } = await ctx.workspace(['admin']);
     const batches = [];
     for (let i = 0; i < 4; i++) batches.push(await inboxBatch(workspaceId, 1));
-    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 2 });
+    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 2, minIntervalMs: 0 });
     for (const batch of batches) starter.enqueue(workspaceId, batch.batchId, 1);
     await starter.drain();
     // One for the first batch, then 2 + 1 within the budget of 2 events.
     const workflows = await workflowIdsOf(workspaceId, 3);
     expect(workflows).toHaveLength(3);
+  });
+
+  it('starts a quiet workspace at once, then paces its starts so that one workflow carries what arrived meanwhile', async () => {
+    const { workspaceId } = await ctx.workspace(['admin']);
+    const batches = [];
+    for (let i = 0; i < 4; i++) batches.push(await inboxBatch(workspaceId, 1));
+    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 5000, minIntervalMs: 1500 });
+    const t0 = performance.now();
+    starter.enqueue(workspaceId, batches[0]!.batchId, 1);
+    await starter.drain();
+    expect(performance.now() - t0).toBeLessThan(1500);
+    // Without pacing the next batch would start alone and the two after it would share a third workflow.
+    for (const batch of batches.slice(1)) starter.enqueue(workspaceId, batch.batchId, 1);
+    await starter.drain();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1500);
+    expect(await workflowIdsOf(workspaceId, 2)).toEqual([ingestWorkflowId(batches[0]!.batchId), ingestWorkflowId(batches[1]!.batchId)].sort());
   });
 });

@@ -9,6 +9,11 @@ export interface WorkflowStarterOptions {
   maxQueued: number;
   /** Events one workflow carries at most when queued batches are coalesced. */
   maxEventsPerWorkflow: number;
+  /**
+   * A workspace's next start comes at least this long (ms) after its previous one began, unless
+   * `maxEventsPerWorkflow` events are waiting. A workspace that was quiet starts at once.
+   */
+  minIntervalMs: number;
 }
 
 interface QueuedBatch { batchId: string; events: number }
@@ -18,9 +23,11 @@ interface QueuedBatch { batchId: string; events: number }
  * here, so a start that fails, or one never made because the process died or the queue was full,
  * only delays the batch until the recovery schedule starts it.
  *
- * Each workspace has at most one start in flight; the batches it commits meanwhile wait and then
- * go together in one workflow. Under load the number of workflows so follows what Temporal can
- * start, not the number of requests, and each workflow's fixed cost is shared by many events.
+ * Each workspace has at most one start in flight, and its starts are at least `minIntervalMs`
+ * apart; the batches it commits meanwhile wait and then go together in one workflow. Under load a
+ * workspace so gets a bounded number of workflows a second whatever the number of requests, and
+ * each workflow's fixed cost (a few ms of CPU in Temporal and the worker) is shared by many
+ * events. Only when events become readable depends on this; the clients had their 202 already.
  *
  * ```ts
  * const starter = new WorkflowStarter(client, 'sealtrail', log, { concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000 });
@@ -36,6 +43,9 @@ export class WorkflowStarter {
   // Insertion order of the map is the order workspaces are served in.
   readonly #queues = new Map<string, QueuedBatch[]>();
   readonly #starting = new Set<string>();
+  /** When (performance.now()) each recently served workspace's last start began. */
+  readonly #lastStart = new Map<string, number>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
   #queued = 0;
   #idle: Array<() => void> = [];
 
@@ -65,9 +75,15 @@ export class WorkflowStarter {
   }
 
   #pump(): void {
+    const now = performance.now();
     for (const [workspaceId, queue] of this.#queues) {
       if (this.#starting.size >= this.#options.concurrency) return;
-      if (this.#starting.has(workspaceId)) continue;
+      if (this.#starting.has(workspaceId) || this.#timers.has(workspaceId)) continue;
+      const wait = (this.#lastStart.get(workspaceId) ?? -Infinity) + this.#options.minIntervalMs - now;
+      if (wait > 0 && queue.reduce((n, b) => n + b.events, 0) < this.#options.maxEventsPerWorkflow) {
+        this.#timers.set(workspaceId, setTimeout(() => { this.#timers.delete(workspaceId); this.#pump(); }, wait));
+        continue;
+      }
       const batchIds: string[] = [];
       let events = 0;
       while (queue.length > 0 && (batchIds.length === 0 || events + queue[0]!.events <= this.#options.maxEventsPerWorkflow)) {
@@ -79,13 +95,22 @@ export class WorkflowStarter {
       this.#queues.delete(workspaceId);
       if (queue.length > 0) this.#queues.set(workspaceId, queue); // the rest waits its turn, behind the others
       this.#starting.add(workspaceId);
+      this.#lastStart.set(workspaceId, now);
       startIngestWorkflow(this.#client, this.#taskQueue, { workspaceId, batchIds })
         .catch((error: unknown) => this.#log.warn('ingest workflow not started; the recovery sweep will start it', { workspaceId, batchIds, error }))
         .finally(() => {
           this.#starting.delete(workspaceId);
+          this.#forgetQuietWorkspaces();
           this.#pump();
           if (this.#starting.size === 0 && this.#queued === 0) for (const resolve of this.#idle.splice(0)) resolve();
         });
     }
+  }
+
+  // A workspace whose last start is older than the interval starts at once anyway: forget it.
+  #forgetQuietWorkspaces(): void {
+    if (this.#lastStart.size < 1000) return;
+    const horizon = performance.now() - this.#options.minIntervalMs;
+    for (const [workspaceId, at] of this.#lastStart) if (at < horizon) this.#lastStart.delete(workspaceId);
   }
 }
