@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type pg from 'pg';
 import { authenticateApiKey, grants, type Permission, type Principal } from '../store/mod.ts';
@@ -7,20 +8,59 @@ import type { TimingState } from './timing.ts';
 export interface AuthState extends Partial<TimingState> { principal: Principal }
 
 /**
- * Requires a valid `Authorization: Bearer <key>` holding `permission`: 401 for a missing,
- * malformed, unknown or revoked key; 403 for a key without the permission.
+ * Keys seen valid, by SHA-256 of the whole key, per database: which workspace a key belongs to and
+ * what it may do never change, only whether it is revoked. Bounded; cleared when full.
  */
-export function requireKey(pool: pg.Pool, permission: Permission): Middleware<AuthState> {
+const seen = new WeakMap<pg.Pool, Map<string, Principal>>();
+const SEEN_LIMIT = 10_000;
+
+function seenKeys(pool: pg.Pool): Map<string, Principal> {
+  let keys = seen.get(pool);
+  if (!keys) seen.set(pool, keys = new Map());
+  return keys;
+}
+
+/**
+ * Requires a valid `Authorization: Bearer <key>` holding `permission`: 401 for a missing,
+ * malformed, unknown or revoked key; 403 for a key without the permission. The key is checked
+ * against the database on every request, so a revocation holds from the next request on.
+ *
+ * With `overlap` (read-only routes only), a key seen valid before lets the handler run while its
+ * check is in flight, so a read costs one database round trip, not two. The answer still waits
+ * for the check: a key revoked meanwhile gets its 401 and the handler's result is thrown away.
+ */
+export function requireKey(pool: pg.Pool, permission: Permission, options: { overlap?: boolean } = {}): Middleware<AuthState> {
   return async (ctx, next) => {
-    const header = ctx.get('authorization');
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const principal = match ? await authenticateApiKey(pool, match[1]!) : undefined;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
+    const key = match?.[1];
+    const id = key === undefined ? undefined : hash('sha256', key, 'hex');
+    const known = id === undefined ? undefined : seenKeys(pool).get(id);
+    if (options.overlap && known && grants(known.permissions, permission)) {
+      ctx.state.principal = known;
+      const [checked, handled] = await Promise.allSettled([authenticateApiKey(pool, key!), next()]);
+      if (checked.status === 'rejected') throw checked.reason;
+      if (!sameGrant(checked.value, known, permission)) {
+        seenKeys(pool).delete(id!);
+        ctx.body = undefined;
+        throw checked.value ? forbidden(`This API key lacks the '${permission}' permission.`) : unauthenticated();
+      }
+      if (handled.status === 'rejected') throw handled.reason;
+      return;
+    }
+    const principal = key === undefined ? undefined : await authenticateApiKey(pool, key);
     if (!principal) throw unauthenticated();
     if (!grants(principal.permissions, permission)) {
       throw forbidden(`This API key lacks the '${permission}' permission.`);
     }
+    const keys = seenKeys(pool);
+    if (keys.size >= SEEN_LIMIT) keys.clear();
+    keys.set(id!, principal);
     ctx.state.principal = principal;
     ctx.state.timing?.lap('auth');
     await next();
   };
+}
+
+function sameGrant(checked: Principal | undefined, known: Principal, permission: Permission): boolean {
+  return checked !== undefined && checked.keyId === known.keyId && checked.workspaceId === known.workspaceId && grants(checked.permissions, permission);
 }

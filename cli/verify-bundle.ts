@@ -142,16 +142,22 @@ async function checkInParallel(o: VerifyOptions, header: BundleHeader): Promise<
       previous = ready.lastEventHash;
     }
   };
+  // Two slices in flight per worker: while this thread is busy checking its own slice, a worker
+  // that finishes one goes straight on to the next instead of waiting to be handed it.
   const onWorker = async (worker: Worker) => {
-    for (let job = await next(); job; job = await next()) {
-      const result = await new Promise<SliceResult>((resolve, reject) => {
-        worker.once('message', (m: { result: SliceResult }) => resolve(m.result));
-        worker.once('error', reject);
-        worker.postMessage(job);
-      });
-      worker.removeAllListeners('error');
-      join(job.index, result);
-    }
+    const waiting: Array<{ resolve: (r: SliceResult) => void; reject: (e: unknown) => void }> = [];
+    worker.on('message', (m: { result: SliceResult }) => waiting.shift()!.resolve(m.result));
+    worker.on('error', (error) => { for (const w of waiting.splice(0)) w.reject(error); });
+    const lane = async () => {
+      for (let job = await next(); job; job = await next()) {
+        const result = await new Promise<SliceResult>((resolve, reject) => {
+          waiting.push({ resolve, reject });
+          worker.postMessage(job);
+        });
+        join(job.index, result);
+      }
+    };
+    await Promise.all([lane(), lane()]);
   };
   const onThisThread = async () => {
     const reader = new RangeReader(o.file);

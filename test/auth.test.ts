@@ -47,6 +47,16 @@ describe('API keys', () => {
     expect([write.status, write.body.error]).toEqual([403, 'forbidden']);
     expect((await ctx.api(readOnly.key, '/api/v1/verify')).status).toBe(200);
   });
+
+  it('check a key on every read, even one seen valid before: once revoked it reads nothing, and its 401 comes before any other answer', async () => {
+    const { key, workspaceId } = await ctx.workspace(['read']);
+    for (let i = 0; i < 3; i++) expect((await ctx.api(key, '/api/v1/events?limit=5')).status).toBe(200);
+    await ctx.pool.query('UPDATE api_keys SET revoked_at = now() WHERE workspace_id = $1', [workspaceId]);
+    const after = await ctx.api(key, '/api/v1/events?limit=5');
+    expect([after.status, after.body.error, after.body.data]).toEqual([401, 'unauthenticated', undefined]);
+    expect((await ctx.api(key, '/api/v1/events?limit=0')).status).toBe(401); // a bad parameter would be a 400
+    expect((await ctx.api(key, `/api/v1/events/${crypto.randomUUID()}`)).status).toBe(401); // an unknown id a 404
+  });
 });
 
 describe('the sealtrail CLI', () => {

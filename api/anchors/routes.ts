@@ -55,7 +55,7 @@ export function anchorRoutes(pool: pg.Pool, deps: AnchorApiDeps = {}): Router<Au
   const router = new Router<AuthState>();
   const explorer = explorerOf(deps);
   const verifyDeps = { pool, chain: deps.chain, explorer };
-  const read = requireKey(pool, 'read');
+  const read = requireKey(pool, 'read', { overlap: true });
 
   router.get('/api/v1/anchors', read, async (ctx) => {
     const query = parseQuery(ctx, listQuery);

@@ -15,7 +15,7 @@ export function proofRoutes(pool: pg.Pool, deps: AnchorApiDeps = {}): Router<Aut
   const router = new Router<AuthState>();
   const explorer = explorerOf(deps);
 
-  router.get('/api/v1/events/:id/proof', requireKey(pool, 'read'), async (ctx) => {
+  router.get('/api/v1/events/:id/proof', requireKey(pool, 'read', { overlap: true }), async (ctx) => {
     const id = ctx.params.id!;
     const unknown = () => notFound(`No event with id '${id.slice(0, 64)}' exists in this workspace.`);
     if (!isUuid(id)) throw unknown();

@@ -16,7 +16,7 @@ import { eventListQuery } from './query-schema.ts';
 export function queryRoutes(pool: pg.Pool): Router<AuthState> {
   const router = new Router<AuthState>();
 
-  router.get('/api/v1/events', requireKey(pool, 'read'), async (ctx) => {
+  router.get('/api/v1/events', requireKey(pool, 'read', { overlap: true }), async (ctx) => {
     const { cursor, limit, ...filter } = parseQuery(ctx, eventListQuery);
     const workspaceId = ctx.state.principal.workspaceId;
     const fingerprint = queryFingerprint(workspaceId, filter satisfies EventFilter);
@@ -35,7 +35,7 @@ export function queryRoutes(pool: pg.Pool): Router<AuthState> {
 
   // An id the API accepted (202) is in the inbox until the worker chains it: that answer differs
   // from "never existed", so a client polling right after ingesting can tell the two apart.
-  router.get('/api/v1/events/:id', requireKey(pool, 'read'), async (ctx) => {
+  router.get('/api/v1/events/:id', requireKey(pool, 'read', { overlap: true }), async (ctx) => {
     const id = ctx.params.id!;
     const workspaceId = ctx.state.principal.workspaceId;
     const unknown = () => notFound(`No event with id '${id.slice(0, 64)}' exists in this workspace.`);

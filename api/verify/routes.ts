@@ -23,7 +23,7 @@ const PAGE = 2000;
  */
 export function verifyRoutes(pool: pg.Pool): Router<AuthState> {
   const router = new Router<AuthState>();
-  router.get('/api/v1/verify', requireKey(pool, 'read'), async (ctx) => {
+  router.get('/api/v1/verify', requireKey(pool, 'read', { overlap: true }), async (ctx) => {
     const query = parseQuery(ctx, verifyQuery);
     const workspaceId = ctx.state.principal.workspaceId;
     const start = query.from ? await seqBefore(pool, workspaceId, query.from) : { seq: 0, eventHash: null };
