@@ -92,7 +92,7 @@ describe('sealtrail verify-bundle', () => {
   });
 
   it('catches a changed event, naming only that event', async () => {
-    const { code, out } = await verify(edit(bundle1, 1 + 4500, (l) => { l.event.metadata.n = 'edited'; }), '--quiet');
+    const { code, out } = await verify(edit(bundle1, 1 + 4500, (l) => { l.event.metadata.n = 'edited'; }), '--quiet', '--threads', '2');
     expect(code).toBe(1);
     expect(failLines(out)).toEqual([expect.stringMatching(new RegExp(`^FAIL 4500 ${day1[4500]!.id}: hash_mismatch: event fields hash to [0-9a-f]{64}, but the stored event_hash is ${day1[4500]!.event_hash}`))]);
   });
@@ -111,7 +111,7 @@ describe('sealtrail verify-bundle', () => {
   it('catches a swapped pair across the boundary of two verifier slices', async () => {
     const lines = [...bundle1];
     [lines[1 + 4095], lines[1 + 4096]] = [lines[1 + 4096]!, lines[1 + 4095]!];
-    const { code, out } = await verify(lines, '--quiet');
+    const { code, out } = await verify(lines, '--quiet', '--threads', '2');
     expect(code).toBe(1);
     expect(failLines(out).map(codesOf)).toEqual([
       'FAIL 4095 chain_break missing_events', 'FAIL 4096 chain_break out_of_order', 'FAIL 4097 chain_break',
@@ -151,7 +151,7 @@ describe('sealtrail verify-bundle', () => {
 
   it('reaches the same verdicts in one thread as in several', async () => {
     const lines = edit(bundle1, 1 + 4200, (l) => { l.event.action = 'document.restored'; });
-    const [many, one] = [await verify(lines, '--quiet'), await verify(lines, '--quiet', '--threads', '1')];
+    const [many, one] = [await verify(lines, '--quiet', '--threads', '2'), await verify(lines, '--quiet', '--threads', '1')];
     // The chain keeps mining while the two runs happen: only the confirmation count may differ.
     const settled = (r: { code: number | null; out: string }) => ({ ...r, out: r.out.replace(/\d+ confirmation\(s\)/, 'N confirmation(s)') });
     expect(settled(one)).toEqual(settled(many));
