@@ -33,8 +33,11 @@ export interface VerifyOptions {
   out: (text: string) => void;
 }
 
-/** Lines per slice sent to a worker: whole 256-event runs. */
-const SLICE_LINES = 16 * 256;
+/**
+ * Lines per slice: whole 256-event runs. Small enough that no thread is left finishing a long
+ * last slice alone (16 runs: 0.70-0.74 s for 100,000 events on 2 threads; 8 runs: 0.52-0.55 s).
+ */
+const SLICE_LINES = 8 * 256;
 
 async function firstLine(path: string): Promise<string | undefined> {
   for await (const range of sliceRanges(path, 1)) {

@@ -60,7 +60,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sealtrail-bundle-'));
   ctx = await createTestContext({ anchoring: {} });
   ws = await ctx.workspace(['read']);
-  // More than one verifier slice (4096 lines), so slices are checked in parallel and joined.
+  // Several verifier slices (2,048 lines each), so slices are checked in parallel and joined.
   day1 = await appendDay(ctx.pool, ws.workspaceId, DAY1, 5000, 'd1');
   await appendDay(ctx.pool, ws.workspaceId, DAY2, 20, 'd2');
   await ctx.anchorDay(DAY1);
