@@ -16,8 +16,8 @@
  *   GET /api/v1/events/{id} for the same events;
  * - exporting the big workspace's bundle over HTTP;
  * - the offline verifier (cli/verify-bundle.ts, in this process, worker threads) in events/s,
- *   beside a bare SHA-256 over the same bundle bytes (target ≥ 1/4 of that rate): the median of
- *   three runs after a first, cold one (also shown), against the median of three bare runs.
+ *   beside a bare SHA-256 over the same bundle bytes (target ≥ 1/4 of that rate): the best of
+ *   three rounds after a first, cold run (also shown), each round timing both.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -203,7 +203,7 @@ export default async function run(): Promise<void> {
     await sha256File(file); // page cache warm-up, as the verifier will read a warm file too
     const threads = defaultThreads();
     // The first run pays for compiling the verifier (this thread's JIT); later runs show the
-    // rate it settles at, each with fresh worker threads. Medians of three rounds.
+    // rate it settles at, each with fresh worker threads.
     // Rounds interleave the bare hash and the verifier, so that both meet the same background
     // (PostgreSQL's checkpointer is still writing the seeded day out, and this machine is shared).
     await pool.query('CHECKPOINT');
@@ -214,8 +214,11 @@ export default async function run(): Promise<void> {
       runs.parallel.push(await verify(threads));
       runs.single.push(await verify(1));
     }
-    const median = (r: Array<{ wall: number; cpu: number }>) => [...r].sort((a, b) => a.wall - b.wall)[1]!;
-    const [bare, parallel, single] = [median(runs.bare), median(runs.parallel), median(runs.single)];
+    // Best of three: background work only ever adds time (a bare run right after a verifier run
+    // has been seen at half speed while the process cleaned up), so the fastest run of each is
+    // the one measured in like conditions.
+    const best = (r: Array<{ wall: number; cpu: number }>) => [...r].sort((a, b) => a.wall - b.wall)[0]!;
+    const [bare, parallel, single] = [best(runs.bare), best(runs.parallel), best(runs.single)];
     report(`offline verifier, ${threads} threads (events/s)`, { events, seconds: parallel.wall, events_per_s: events / parallel.wall, vs_bare: bare.wall / parallel.wall, target: '>=0.25', cpu_s: parallel.cpu });
     report(`  its first run (cold code)`, { seconds: cold.wall, events_per_s: events / cold.wall, vs_bare: bare.wall / cold.wall });
     report('  offline verifier, 1 thread (events/s)', { events, seconds: single.wall, events_per_s: events / single.wall, vs_bare: bare.wall / single.wall, cpu_s: single.cpu });
