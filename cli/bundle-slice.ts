@@ -2,7 +2,7 @@
  * Checking a run of bundle lines and writing one verdict line per event; shared by the
  * verifier's main thread and its worker threads (cli/verify-bundle.ts).
  */
-import { BundleEventChecker, type BundleHeader, type EventVerdict } from '../core/mod.ts';
+import { BundleEventChecker, type BundleHeader, type EventVerdict } from '../core/bundle/mod.ts';
 
 export interface SliceResult {
   start: number;

@@ -1,6 +1,6 @@
 /** A worker thread of `sealtrail verify-bundle`: checks the slices of lines it is sent, reading them from the file itself. */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { BundleHeader } from '../core/mod.ts';
+import type { BundleHeader } from '../core/bundle/mod.ts';
 import { RangeReader, type SliceRange } from './bundle-file.ts';
 import { checkSlice } from './bundle-slice.ts';
 

@@ -33,13 +33,12 @@ export {
   type TransactionFailureCode, type TransactionVerdict,
 } from './anchor-transaction.ts';
 export {
-  BUNDLE_TYPE, BUNDLE_VERSION, BundleEventChecker, summarizeBundle, verifyBundle, verifyBundleHeader,
-  type BundleEventLine, type BundleHeader, type BundleReport, type EventVerdict,
-} from './bundle.ts';
+  BUNDLE_TYPE, BUNDLE_VERSION, BundleEventChecker, bundleEventLine, isPlainPath, readIntactEventLine, summarizeBundle, verifyBundle,
+  verifyBundleHeader, type BundleEventLine, type BundleHeader, type BundleReport, type EventVerdict, type IntactEventLine,
+} from './bundle/mod.ts';
 export {
   buildDayTree, buildGlobalTree, eventInclusionProof, packHashes, pathFromLevels, runInclusionProofs, treeLevels, unpackHashes,
   type DayTree, type GlobalTree,
 } from './anchor-tree.ts';
-export { bundleEventLine, isPlainPath, readIntactEventLine, type IntactEventLine } from './bundle-line.ts';
 export { isCanonicalJsonBytes } from './canonical-bytes.ts';
 export { HASHED_EVENT_KEYS, hashedEventOf, recomputeHashedEvent, type HashedEvent, type HashedEventProblem } from './hashed-event.ts';

@@ -1,5 +1,5 @@
 /**
- * The verifier's fast path (core/canonical-bytes.ts, core/bundle-line.ts, pushBytes) must never
+ * The verifier's fast path (core/canonical-bytes.ts, core/bundle/line.ts, pushBytes) must never
  * change a verdict: every bundle, intact or damaged in any way, gets exactly the report it gets
  * when each line is parsed first.
  */

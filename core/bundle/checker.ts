@@ -9,17 +9,17 @@
  * true sibling, which is a string comparison. Any mismatch falls back to the RFC 9162
  * §2.1.3.2 algorithm for that event, so the reported reason is the same either way.
  */
-import { anchorRecordHash, AnchorRecordError, type AnchorRecord } from './anchor.ts';
+import { anchorRecordHash, AnchorRecordError, type AnchorRecord } from '../anchor.ts';
 import {
   checkAnchorInGlobalTree, checkEventHash, checkEventInAnchor, checkEventInclusion, failure, isHexHash,
   type AnchorRef, type AnchorTransactionRef, type EventVerdictBase, type GlobalProofJson, type InclusionProofJson, type ProofFailure,
-} from './anchor-proof.ts';
-import { CanonicalJsonError } from './canonical.ts';
-import { isPlainPath, PATH_STRIDE, readIntactEventLine, type IntactEventLine } from './bundle-line.ts';
-import { fromHex, toHex } from './hex.ts';
-import { pathFromLevels, treeLevels } from './anchor-tree.ts';
-import { packedLeafHashes, packedTreeLevels, rootOfHashes, SUBTREE_SIZE } from './merkle.ts';
-import type { HashedEvent } from './hashed-event.ts';
+} from '../anchor-proof.ts';
+import { CanonicalJsonError } from '../canonical.ts';
+import { isPlainPath, PATH_STRIDE, readIntactEventLine, type IntactEventLine } from './line.ts';
+import { fromHex, toHex } from '../hex.ts';
+import { pathFromLevels, treeLevels } from '../anchor-tree.ts';
+import { packedLeafHashes, packedTreeLevels, rootOfHashes, SUBTREE_SIZE } from '../merkle.ts';
+import type { HashedEvent } from '../hashed-event.ts';
 
 export const BUNDLE_TYPE = 'sealtrail.anchor_bundle';
 export const BUNDLE_VERSION = 1;

@@ -1,6 +1,6 @@
 /**
  * Reading a bundle's event line straight from its bytes: the fast path of
- * {@link BundleEventChecker.pushBytes} (core/bundle.ts).
+ * {@link BundleEventChecker.pushBytes} (./checker.ts).
  *
  * Sealtrail writes each event line as
  * `{"type":"event","event_hash":"…","inclusion":{"leaf_index":…,"tree_size":…,"path":[…]},"event":…}`
@@ -14,9 +14,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
-import { scanArray, scanNumber, scanObject, scanString } from './canonical-bytes.ts';
-import type { InclusionProofJson } from './anchor-proof.ts';
-import { HASHED_EVENT_KEYS } from './hashed-event.ts';
+import { scanArray, scanNumber, scanObject, scanString } from '../canonical-bytes.ts';
+import type { InclusionProofJson } from '../anchor-proof.ts';
+import { HASHED_EVENT_KEYS } from '../hashed-event.ts';
 
 /** What the checks after the event hash need from an intact event line. */
 export interface IntactEventLine {
