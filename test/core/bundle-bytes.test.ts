@@ -7,6 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   canonicalJson, isCanonicalJsonBytes, readIntactEventLine, verifyBundle, type BundleEventLine, type BundleHeader,
 } from '../../core/mod.ts';
+import { prng } from '../../bench/events.ts';
 import { lineText, syntheticBundle } from '../bundle-fixtures.ts';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
@@ -39,7 +40,7 @@ describe('recognising canonical JSON bytes', () => {
   });
 
   it('accepts only texts that are their own canonical form, whatever random edits do to them', () => {
-    const random = seeded(7);
+    const random = prng(7);
     const samples = syntheticBundle(40, { rich: true }).lines.map((l) => canonicalJson(l.event));
     let accepted = 0;
     for (let round = 0; round < 4000; round++) {
@@ -124,7 +125,7 @@ describe('the fast path reaches the very verdicts of parsed lines', () => {
   });
 
   it('on hundreds of randomly damaged bundles', () => {
-    const random = seeded(42);
+    const random = prng(42);
     const small = syntheticBundle(300, { rich: true });
     const base = small.lines.map(lineText);
     for (let round = 0; round < 300; round++) {
@@ -137,18 +138,6 @@ describe('the fast path reaches the very verdicts of parsed lines', () => {
     }
   });
 });
-
-/** A small deterministic PRNG (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One random edit: replace, insert or delete a character, or swap two neighbours. */
 function mutate(text: string, random: () => number): string {
