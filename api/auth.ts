@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import type { Middleware } from 'koa';
+import type { Middleware, Next, ParameterizedContext } from 'koa';
 import type pg from 'pg';
 import { authenticateApiKey, grants, type Permission, type Principal } from '../store/mod.ts';
 import { forbidden, unauthenticated } from './errors.ts';
@@ -36,22 +36,12 @@ export function requireKey(pool: pg.Pool, permission: Permission, options: { ove
     const id = key === undefined ? undefined : hash('sha256', key, 'hex');
     const known = id === undefined ? undefined : seenKeys(pool).get(id);
     if (options.overlap && known && grants(known.permissions, permission)) {
-      ctx.state.principal = known;
-      const [checked, handled] = await Promise.allSettled([authenticateApiKey(pool, key!), next()]);
-      if (checked.status === 'rejected') throw checked.reason;
-      if (!sameGrant(checked.value, known, permission)) {
-        seenKeys(pool).delete(id!);
-        ctx.body = undefined;
-        throw checked.value ? forbidden(`This API key lacks the '${permission}' permission.`) : unauthenticated();
-      }
-      if (handled.status === 'rejected') throw handled.reason;
+      await overlapped(ctx, next, { pool, key: key!, id: id!, known, permission });
       return;
     }
     const principal = key === undefined ? undefined : await authenticateApiKey(pool, key);
     if (!principal) throw unauthenticated();
-    if (!grants(principal.permissions, permission)) {
-      throw forbidden(`This API key lacks the '${permission}' permission.`);
-    }
+    if (!grants(principal.permissions, permission)) throw lacks(permission);
     const keys = seenKeys(pool);
     if (keys.size >= SEEN_LIMIT) keys.clear();
     keys.set(id!, principal);
@@ -61,6 +51,32 @@ export function requireKey(pool: pg.Pool, permission: Permission, options: { ove
   };
 }
 
-function sameGrant(checked: Principal | undefined, known: Principal, permission: Permission): boolean {
-  return checked !== undefined && checked.keyId === known.keyId && checked.workspaceId === known.workspaceId && grants(checked.permissions, permission);
+/**
+ * Runs the handler while the key's check is in flight, then answers only if the check passed.
+ * When it did not, nothing the handler did shows (neither its body nor its headers), the key is
+ * forgotten as soon as its check fails, and the answer is the one a first request would get.
+ */
+async function overlapped(ctx: ParameterizedContext<AuthState>, next: Next, o: { pool: pg.Pool; key: string; id: string; known: Principal; permission: Permission }): Promise<void> {
+  const check = authenticateApiKey(o.pool, o.key).then((checked) => {
+    if (!sameKey(checked, o.known) || !grants(checked!.permissions, o.permission)) seenKeys(o.pool).delete(o.id);
+    return checked;
+  });
+  ctx.state.principal = o.known;
+  const [checked, handled] = await Promise.allSettled([check, next()]);
+  const passed = checked.status === 'fulfilled' && sameKey(checked.value, o.known) && grants(checked.value!.permissions, o.permission);
+  if (!passed) {
+    ctx.body = undefined;
+    for (const name of ctx.res.getHeaderNames()) ctx.remove(name);
+    if (checked.status === 'rejected') throw checked.reason;
+    throw checked.value && sameKey(checked.value, o.known) ? lacks(o.permission) : unauthenticated();
+  }
+  if (handled.status === 'rejected') throw handled.reason;
+}
+
+function sameKey(checked: Principal | undefined, known: Principal): boolean {
+  return checked !== undefined && checked.keyId === known.keyId && checked.workspaceId === known.workspaceId;
+}
+
+function lacks(permission: Permission) {
+  return forbidden(`This API key lacks the '${permission}' permission.`);
 }

@@ -2,6 +2,10 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import Koa from 'koa';
+import { requireKey } from '../api/auth.ts';
+import { errorHandler } from '../api/errors.ts';
+import { silentLogger } from '../log/mod.ts';
 import { createTestContext, type TestContext } from './support/context.ts';
 import { PROJECT_ROOT } from './support/runtime.ts';
 
@@ -56,6 +60,29 @@ describe('API keys', () => {
     expect([after.status, after.body.error, after.body.data]).toEqual([401, 'unauthenticated', undefined]);
     expect((await ctx.api(key, '/api/v1/events?limit=0')).status).toBe(401); // a bad parameter would be a 400
     expect((await ctx.api(key, `/api/v1/events/${crypto.randomUUID()}`)).status).toBe(401); // an unknown id a 404
+  });
+
+  it('show nothing a handler did for a key revoked since it was seen valid: no body, no headers', async () => {
+    const { key, workspaceId } = await ctx.workspace(['read']);
+    const app = new Koa();
+    app.use(errorHandler(silentLogger));
+    app.use(requireKey(ctx.pool, 'read', { overlap: true }));
+    app.use(async (c) => { c.set('X-Found', 'anchor of 2026-03-02'); c.body = { found: true }; });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const get = async () => {
+        const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/`, { headers: { authorization: `Bearer ${key}` } });
+        return { status: res.status, found: res.headers.get('x-found'), body: await res.text() };
+      };
+      expect(await get()).toMatchObject({ status: 200, found: 'anchor of 2026-03-02' }); // checked, then run
+      expect(await get()).toMatchObject({ status: 200, found: 'anchor of 2026-03-02' }); // run while checked
+      await ctx.pool.query('UPDATE api_keys SET revoked_at = now() WHERE workspace_id = $1', [workspaceId]);
+      const after = await get();
+      expect([after.status, after.found, after.body.includes('found')]).toEqual([401, null, false]);
+    } finally {
+      server.close();
+    }
   });
 });
 
