@@ -53,28 +53,33 @@ export async function* sliceRanges(path: string, linesPerSlice: number, skip = 0
   }
 }
 
-/** Reads byte ranges of one file into a buffer it reuses: a returned slice is valid until the next read. */
+/**
+ * Reads byte ranges of one file into a buffer it reuses: a returned slice is valid until the next
+ * read. The file is opened for each read, so nothing stays open when a reader (or the worker
+ * thread holding it) goes away.
+ */
 export class RangeReader {
-  readonly #fd: number;
+  readonly #path: string;
   #buffer = Buffer.allocUnsafe(0);
 
   constructor(path: string) {
-    this.#fd = openSync(path, 'r');
+    this.#path = path;
   }
 
   read(range: SliceRange): Buffer {
     const length = range.to - range.from;
     if (this.#buffer.length < length) this.#buffer = Buffer.allocUnsafe(Math.max(length, this.#buffer.length * 2));
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.#fd, this.#buffer, done, length - done, range.from + done);
-      if (n === 0) throw new Error(`the bundle file ended at byte ${range.from + done} while reading up to byte ${range.to}: was it changed while being checked?`);
-      done += n;
+    const fd = openSync(this.#path, 'r');
+    try {
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, this.#buffer, done, length - done, range.from + done);
+        if (n === 0) throw new Error(`the bundle file ended at byte ${range.from + done} while reading up to byte ${range.to}: was it changed while being checked?`);
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
     }
     return this.#buffer.subarray(0, length);
-  }
-
-  close(): void {
-    closeSync(this.#fd);
   }
 }

@@ -41,13 +41,8 @@ const SLICE_LINES = 8 * 256;
 
 async function firstLine(path: string): Promise<string | undefined> {
   for await (const range of sliceRanges(path, 1)) {
-    const reader = new RangeReader(path);
-    try {
-      const [line] = sliceLines(reader.read(range));
-      return line?.toString('utf8');
-    } finally {
-      reader.close();
-    }
+    const [line] = sliceLines(new RangeReader(path).read(range));
+    return line?.toString('utf8');
   }
   return undefined;
 }
@@ -87,19 +82,14 @@ async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: 
   const runner = new SliceRunner(header, { start, previousEventHash: previous, quiet: o.quiet });
   const reader = new RangeReader(o.file);
   let failed = prefix.failed;
-  let r;
-  try {
-    // Slices hold whole 256-event runs, so nothing of one slice is pending when the reader's
-    // buffer is refilled with the next (only the last, partial run waits for finish()).
-    for await (const range of sliceRanges(o.file, SLICE_LINES, 1 + start)) {
-      const done = runner.push(reader.read(range));
-      failed += done.failed;
-      o.out(done.text);
-    }
-    r = runner.finish();
-  } finally {
-    reader.close();
+  // Slices hold whole 256-event runs, so nothing of one slice is pending when the reader's buffer
+  // is refilled with the next (only the last, partial run waits for finish()).
+  for await (const range of sliceRanges(o.file, SLICE_LINES, 1 + start)) {
+    const done = runner.push(reader.read(range));
+    failed += done.failed;
+    o.out(done.text);
   }
+  const r = runner.finish();
   o.out(r.text);
   return {
     count: start + runner.checker.count, failed: failed + r.failed,
@@ -148,32 +138,41 @@ async function checkInParallel(o: VerifyOptions & { threads: number }, header: B
     }
   };
   // Two slices in flight per worker: while this thread is busy checking its own slice, a worker
-  // that finishes one goes straight on to the next instead of waiting to be handed it.
+  // that finishes one goes straight on to the next instead of waiting to be handed it. A worker
+  // that fails (or exits) takes its slices with it: like a slice that is not clean, everything
+  // after the joined prefix is then checked again in this thread.
   const onWorker = async (worker: Worker) => {
     const waiting: Array<{ resolve: (r: SliceResult) => void; reject: (e: unknown) => void }> = [];
+    let failure: Error | undefined;
+    const fail = (error: Error) => {
+      failure ??= error;
+      for (const w of waiting.splice(0)) w.reject(failure);
+    };
     worker.on('message', (m: { result: SliceResult }) => waiting.shift()!.resolve(m.result));
-    worker.on('error', (error) => { for (const w of waiting.splice(0)) w.reject(error); });
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`a verifier worker exited (code ${code})`)));
     const lane = async () => {
       for (let job = await next(); job; job = await next()) {
         const result = await new Promise<SliceResult>((resolve, reject) => {
+          if (failure) return reject(failure);
           waiting.push({ resolve, reject });
           worker.postMessage(job);
         });
         join(job.index, result);
       }
     };
-    await Promise.all([lane(), lane()]);
+    try {
+      await Promise.all([lane(), lane()]);
+    } catch {
+      badStart ??= done.count;
+    }
   };
   const onThisThread = async () => {
     const reader = new RangeReader(o.file);
-    try {
-      for (let job = await next(); job; job = await next()) {
-        join(job.index, checkSlice(header, job.start, reader.read(job.range), o.quiet, job.previousEventHash));
-        // Lets the workers' results in between slices.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    } finally {
-      reader.close();
+    for (let job = await next(); job; job = await next()) {
+      join(job.index, checkSlice(header, job.start, reader.read(job.range), o.quiet, job.previousEventHash));
+      // Lets the workers' results in between slices.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   };
   try {

@@ -32,17 +32,23 @@ export function hashedEventOf(fields: ChainedEventFields, previousEventHash: str
   return JSON.parse(eventHashPreimage(fields, previousEventHash)) as HashedEvent;
 }
 
+const MAX_DEPTH = 200;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const HEX_HASH = /^[0-9a-f]{64}$/;
 const OPTIONAL_TEXT = ['action_category', 'actor_name', 'actor_type', 'idempotency_key', 'ip_address', 'ip_city', 'ip_country',
   'resource', 'resource_id', 'resource_name', 'session_id', 'tenant_id', 'user_agent'] as const;
 
-/** Every object member already in UTF-16 order and every string well-formed, at any depth. */
-function sortedAndWellFormed(value: unknown): boolean {
+/**
+ * Every object member already in UTF-16 order and every string well-formed, down to MAX_DEPTH
+ * levels (deeper input is left to the general canonicalisation, which refuses it, instead of
+ * overflowing the stack here).
+ */
+function sortedAndWellFormed(value: unknown, depth = 0): boolean {
   if (typeof value === 'string') return value.isWellFormed();
   if (typeof value !== 'object' || value === null) return true;
+  if (depth >= MAX_DEPTH) return false;
   if (Array.isArray(value)) {
-    for (const item of value) if (!sortedAndWellFormed(item)) return false;
+    for (const item of value) if (!sortedAndWellFormed(item, depth + 1)) return false;
     return true;
   }
   let previous: string | undefined;
@@ -50,7 +56,7 @@ function sortedAndWellFormed(value: unknown): boolean {
     // `<` on strings compares UTF-16 code units, as RFC 8785 §3.2.3 sorts.
     if ((previous !== undefined && !(previous < key)) || !key.isWellFormed()) return false;
     previous = key;
-    if (!sortedAndWellFormed((value as Record<string, unknown>)[key])) return false;
+    if (!sortedAndWellFormed((value as Record<string, unknown>)[key], depth + 1)) return false;
   }
   return true;
 }

@@ -195,7 +195,7 @@ export class BundleEventChecker {
   /**
    * Checks the next event line given as its UTF-8 bytes (without the newline), with the same
    * verdicts as `push(JSON.parse(line))`. A line in Sealtrail's own layout whose event bytes are
-   * canonical and hash to its event_hash skips parsing and re-serialising (core/bundle-line.ts);
+   * canonical and hash to its event_hash skips parsing and re-serialising (./line.ts);
    * any other line is parsed and checked as {@link push} does.
    */
   pushBytes(bytes: Uint8Array): EventVerdict[] {

@@ -124,6 +124,15 @@ describe('the fast path reaches the very verdicts of parsed lines', () => {
     same(fresh.header, lines);
   });
 
+  it('on an event nested 100,000 levels deep: a failure for that event, not a crash', () => {
+    const lines = [...texts];
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    lines[42] = lines[42]!.replace('"metadata":{', `"metadata":{"":${deep},`);
+    const r = bytesReport(fresh.header, lines);
+    expect(r.verdicts[42]!.failures.map((f) => f.code)).toContain('hash_mismatch');
+    same(fresh.header, lines);
+  });
+
   it('on hundreds of randomly damaged bundles', () => {
     const random = prng(42);
     const small = syntheticBundle(300, { rich: true });
