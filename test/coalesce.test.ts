@@ -115,4 +115,19 @@ describe('the workflow starter', () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(1500);
     expect(await workflowIdsOf(workspaceId, 2)).toEqual([ingestWorkflowId(batches[0]!.batchId), ingestWorkflowId(batches[1]!.batchId)].sort());
   });
+
+  it('does not hold back a full workflow for the interval, even once a timer is set', async () => {
+    const { workspaceId } = await ctx.workspace(['admin']);
+    const batches = [];
+    for (let i = 0; i < 3; i++) batches.push(await inboxBatch(workspaceId, 1));
+    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 2, minIntervalMs: 60_000 });
+    const t0 = performance.now();
+    starter.enqueue(workspaceId, batches[0]!.batchId, 1);
+    await starter.drain();
+    starter.enqueue(workspaceId, batches[1]!.batchId, 1); // waits for the interval: a timer is set
+    starter.enqueue(workspaceId, batches[2]!.batchId, 1); // now 2 events wait, a full workflow: go
+    await starter.drain();
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect(await workflowIdsOf(workspaceId, 2)).toEqual([ingestWorkflowId(batches[0]!.batchId), ingestWorkflowId(batches[1]!.batchId)].sort());
+  });
 });

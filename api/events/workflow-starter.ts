@@ -78,12 +78,15 @@ export class WorkflowStarter {
     const now = performance.now();
     for (const [workspaceId, queue] of this.#queues) {
       if (this.#starting.size >= this.#options.concurrency) return;
-      if (this.#starting.has(workspaceId) || this.#timers.has(workspaceId)) continue;
+      if (this.#starting.has(workspaceId)) continue;
       const wait = (this.#lastStart.get(workspaceId) ?? -Infinity) + this.#options.minIntervalMs - now;
-      if (wait > 0 && queue.reduce((n, b) => n + b.events, 0) < this.#options.maxEventsPerWorkflow) {
-        this.#timers.set(workspaceId, setTimeout(() => { this.#timers.delete(workspaceId); this.#pump(); }, wait));
+      const full = queue.reduce((n, b) => n + b.events, 0) >= this.#options.maxEventsPerWorkflow;
+      if (wait > 0 && !full) {
+        if (!this.#timers.has(workspaceId)) this.#timers.set(workspaceId, setTimeout(() => { this.#timers.delete(workspaceId); this.#pump(); }, wait));
         continue;
       }
+      clearTimeout(this.#timers.get(workspaceId));
+      this.#timers.delete(workspaceId);
       const batchIds: string[] = [];
       let events = 0;
       while (queue.length > 0 && (batchIds.length === 0 || events + queue[0]!.events <= this.#options.maxEventsPerWorkflow)) {
