@@ -41,16 +41,23 @@ async function startProcesses(stack: BenchStack, temporalAddress: string): Promi
   return { apiUrl, pids: { worker: children[0]!.pid!, api: children[1]!.pid! }, async stop() { for (const c of children) c.kill('SIGTERM'); await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r)))); } };
 }
 
-/** A request as the client saw it: status, latency, and the server's own stages (Server-Timing, ms). */
-interface Sample { status: number; ms: number; stages: Record<string, number> }
+/**
+ * A request as the client saw it: status, latency, the server's own stages (Server-Timing, ms),
+ * and how long it waited before the server took it up (`before`: the server's start time, same
+ * machine and clock, minus when it was sent).
+ */
+interface Sample { status: number; ms: number; stages: Record<string, number>; before?: number }
 
-function parseServerTiming(header: string | undefined): Record<string, number> {
+function parseServerTiming(header: string | undefined): { stages: Record<string, number>; start?: number } {
   const stages: Record<string, number> = {};
+  let start: number | undefined;
   for (const part of (header ?? '').split(',')) {
     const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
     if (m) stages[m[1]!] = Number(m[2]);
+    const s = /^\s*start;desc="([\d.]+)"/.exec(part);
+    if (s) start = Number(s[1]);
   }
-  return stages;
+  return { stages, start };
 }
 
 /** POSTs with node:http and a keep-alive agent: far cheaper per request than fetch, so the client does not eat the server's CPU. */
@@ -59,7 +66,10 @@ function post(agent: http.Agent, url: URL, key: string, body: string): Promise<S
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       res.resume();
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, stages: parseServerTiming(res.headers['server-timing'] as string | undefined) }));
+      res.once('end', () => {
+        const { stages, start } = parseServerTiming(res.headers['server-timing'] as string | undefined);
+        resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, stages, before: start === undefined ? undefined : start - (performance.timeOrigin + t0) });
+      });
     });
     req.once('error', reject);
     req.end(body);
@@ -67,9 +77,9 @@ function post(agent: http.Agent, url: URL, key: string, body: string): Promise<S
 }
 
 /**
- * Where the slowest 1% of requests spent their time, on average: each server stage, and
- * `outside`, the rest of the latency the client saw (connection, the server's event loop before
- * it read the request and after it answered, the client's own loop).
+ * Where the slowest 1% of requests spent their time, on average: each server stage, `before`
+ * the server took the request up (sending, the server's socket and event loop), and `after` it
+ * answered (the answer's way back and the client's own loop).
  */
 function slowestBreakdown(samples: Sample[]): Record<string, number> {
   const slow = [...samples].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.floor(samples.length / 100)));
@@ -78,7 +88,10 @@ function slowestBreakdown(samples: Sample[]): Record<string, number> {
     sum.latency! += s.ms;
     let inside = 0;
     for (const [stage, ms] of Object.entries(s.stages)) { sum[stage] = (sum[stage] ?? 0) + ms; inside += ms; }
-    sum.outside = (sum.outside ?? 0) + s.ms - inside;
+    // Outside the server's stages: before it took the request up, and the rest (after it answered).
+    const before = Math.max(0, s.before ?? 0);
+    sum.before = (sum.before ?? 0) + before;
+    sum.after = (sum.after ?? 0) + s.ms - inside - before;
   }
   return Object.fromEntries(Object.entries(sum).map(([k, v]) => [`${k}_ms`, Math.round((v / slow.length) * 10) / 10]));
 }

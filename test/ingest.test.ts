@@ -36,9 +36,12 @@ describe('POST /api/v1/events', () => {
     for (const [path, body] of [['/api/v1/events', sample(1)], ['/api/v1/events/batch', { events: [sample(2), sample(3)] }]] as const) {
       const res = await ctx.api(key, path, { body });
       expect(res.status).toBe(202);
-      const stages = res.headers.get('server-timing')!.split(', ').map((s) => s.split(';dur='));
+      const metrics = res.headers.get('server-timing')!.split(', ');
+      const stages = metrics.slice(0, -1).map((s) => s.split(';dur='));
       expect(stages.map(([name]) => name)).toEqual(['auth', 'body', 'wait', 'write']);
       for (const [, ms] of stages) expect(Number(ms)).toBeGreaterThanOrEqual(0);
+      const start = Number(/^start;desc="([\d.]+)"$/.exec(metrics.at(-1)!)![1]);
+      expect(Math.abs(start - Date.now())).toBeLessThan(5000);
     }
   });
 
