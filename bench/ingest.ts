@@ -14,7 +14,7 @@ import pg from 'pg';
 import { computeEventHash, formatTimestamp, nowMicros } from '../core/mod.ts';
 import { bundleWorkflows } from '../worker/mod.ts';
 import { generateEvents, type BenchEvent } from './events.ts';
-import { percentile, report, startBenchStack, treeCpuSeconds, type BenchStack } from './support.ts';
+import { percentile, report, startBenchStack, stolenCpuSeconds, treeCpuSeconds, type BenchStack } from './support.ts';
 
 const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 100_000);
 const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS ?? 30_000);
@@ -152,19 +152,24 @@ async function chained(pool: pg.Pool, workspaceId: string): Promise<number> {
 function cpuMeter(stack: BenchStack, processes: Processes): () => Record<string, number> {
   const roots = { api: processes.pids.api, worker: processes.pids.worker, postgres: stack.pids.postgres, temporal: stack.pids.temporal };
   const before = treeCpuSeconds(roots);
+  const stolen = stolenCpuSeconds();
   const client = process.cpuUsage();
   return () => {
     const after = treeCpuSeconds(roots);
     const used = process.cpuUsage(client);
     const out: Record<string, number> = { client: (used.user + used.system) / 1e6 };
     if (before && after) for (const name of Object.keys(roots)) out[name] = after[name]! - before[name]!;
+    if (stolen !== null) out.stolen_by_host = stolenCpuSeconds()! - stolen;
     return out;
   };
 }
 
 function perEvent(cpu: Record<string, number>, events: number): Record<string, number> {
-  const total = Object.values(cpu).reduce((a, b) => a + b, 0);
-  return Object.fromEntries([...Object.entries(cpu), ['total', total]].map(([k, v]) => [`${k}_us`, Math.round((v as number) * 1e6 / events)]));
+  const { stolen_by_host: stolen, ...used } = cpu;
+  const total = Object.values(used).reduce((a, b) => a + b, 0);
+  const perEventUs = Object.fromEntries([...Object.entries(used), ['total', total]].map(([k, v]) => [`${k}_us`, Math.round((v as number) * 1e6 / events)]));
+  // Not per event: the whole phase's pause by the host, if any.
+  return stolen === undefined ? perEventUs : { ...perEventUs, stolen_by_host_ms: Math.round(stolen * 1000) };
 }
 
 async function phase(name: string, stack: BenchStack, processes: Processes, events: BenchEvent[], perRequest: number, clients: number): Promise<number> {

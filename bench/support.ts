@@ -126,3 +126,17 @@ export function treeCpuSeconds(roots: Record<string, number>): Record<string, nu
   }
   return out;
 }
+
+/**
+ * CPU time this virtual machine's host gave to others while we wanted it ("steal", all cores,
+ * seconds since boot; Linux /proc/stat). Growing during a run means the figures include pauses
+ * that are not the program's. Null elsewhere.
+ */
+export function stolenCpuSeconds(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/);
+    return Number(fields[8]) / TICKS_PER_SECOND;
+  } catch {
+    return null;
+  }
+}
