@@ -8,7 +8,7 @@ import type { Config } from '../config/mod.ts';
 import { dayPeriod } from '../core/mod.ts';
 import { readLocalInfo } from '../stack/mod.ts';
 import { ANCHOR_DAY_WORKFLOW, anchorDayWorkflowId, type AnchorDayResult } from '../workflows/ids.ts';
-import { CliError } from './manage.ts';
+import { CliError } from './errors.ts';
 
 interface AnchorFlags { date?: string; json?: boolean }
 

@@ -6,11 +6,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/mod.ts';
 import { createLogger } from '../log/mod.ts';
-import { StartupError } from '../stack/mod.ts';
-import { runKeysCommand, runWorkspaceCommand } from './manage.ts';
-import { runServiceCommand } from './service.ts';
-import { runAnchorCommand, runBundleCommand, runProofCommand } from './anchor.ts';
-import { runVerifyBundleCommand } from './verify-bundle.ts';
 
 const USAGE = `usage: sealtrail <command> [options]
 
@@ -60,21 +55,23 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || !command) { console.log(USAGE); return command || values.help ? 0 : 2; }
   const config = loadConfig(process.env);
   const log = createLogger(config.logLevel, { service: command });
+  // Each command loads only its own code: the offline verifier, say, has no use for the
+  // service's Temporal worker, and loading everything took about a second.
   switch (command) {
     case 'start': case 'api': case 'worker': case 'migrate':
-      return await runServiceCommand(command, config, log);
+      return await (await import('./service.ts')).runServiceCommand(command, config, log);
     case 'workspace':
-      return await runWorkspaceCommand(rest, values, config);
+      return await (await import('./manage.ts')).runWorkspaceCommand(rest, values, config);
     case 'keys':
-      return await runKeysCommand(rest, values, config);
+      return await (await import('./manage.ts')).runKeysCommand(rest, values, config);
     case 'anchor':
-      return await runAnchorCommand(values, config);
+      return await (await import('./anchor.ts')).runAnchorCommand(values, config);
     case 'bundle':
-      return await runBundleCommand(values, config);
+      return await (await import('./anchor.ts')).runBundleCommand(values, config);
     case 'proof':
-      return await runProofCommand(values, config);
+      return await (await import('./anchor.ts')).runProofCommand(values, config);
     case 'verify-bundle':
-      return await runVerifyBundleCommand(rest, values);
+      return await (await import('./verify-bundle.ts')).runVerifyBundleCommand(rest, values);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -90,7 +87,7 @@ main(process.argv.slice(2)).then((code) => {
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`sealtrail: ${(error as Error).message}\n\n${USAGE}`);
     process.exitCode = 2;
-  } else if (error instanceof StartupError || error instanceof ConfigError || (error as { name?: string }).name === 'CliError') {
+  } else if (error instanceof ConfigError || ['StartupError', 'CliError'].includes((error as { name?: string }).name ?? '')) {
     console.error(`sealtrail: ${(error as Error).message}`);
     process.exitCode = 1;
   } else {

@@ -2,8 +2,7 @@ import type { Config } from '../config/mod.ts';
 import { embeddedDatabaseUrl, readLocalInfo } from '../stack/mod.ts';
 import { createApiKey, createPool, createWorkspace, findWorkspace, listApiKeys, listWorkspaces, PERMISSIONS, revokeApiKey, type Permission, type Pool } from '../store/mod.ts';
 
-/** An error the user can fix; printed as one line. */
-export class CliError extends Error { override name = 'CliError'; }
+import { CliError } from './errors.ts';
 
 interface Flags { json?: boolean; workspace?: string; name?: string; permissions?: string }
 

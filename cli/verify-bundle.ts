@@ -19,7 +19,7 @@ import {
 import { openAnchorChain, readAnchorTransaction } from '../activities/anchoring/chain.ts';
 import { RangeReader, sliceRanges, type SliceRange } from './bundle-file.ts';
 import { checkSlice, sliceLines, SliceRunner, type SliceResult } from './bundle-slice.ts';
-import { CliError } from './manage.ts';
+import { CliError } from './errors.ts';
 
 export interface VerifyOptions {
   file: string;
