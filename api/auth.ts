@@ -5,7 +5,11 @@ import { authenticateApiKey, grants, type Permission, type Principal } from '../
 import { forbidden, unauthenticated } from './errors.ts';
 import type { TimingState } from './timing.ts';
 
-export interface AuthState extends Partial<TimingState> { principal: Principal }
+export interface AuthState extends Partial<TimingState> {
+  principal: Principal;
+  /** Set when the key was not looked up on arrival: the write must check it (see `checkAtWrite`). */
+  uncheckedKeyId?: string;
+}
 
 /**
  * Keys seen valid, by SHA-256 of the whole key, per database: which workspace a key belongs to and
@@ -28,8 +32,12 @@ function seenKeys(pool: pg.Pool): Map<string, Principal> {
  * With `overlap` (read-only routes only), a key seen valid before lets the handler run while its
  * check is in flight, so a read costs one database round trip, not two. The answer still waits
  * for the check: a key revoked meanwhile gets its 401 and the handler's result is thrown away.
+ *
+ * With `checkAtWrite` (ingestion), a key seen valid before is not looked up at all: the handler
+ * finds its id in `ctx.state.uncheckedKeyId` and must have the durable write check it (the group
+ * commit does, in the very INSERT). A 401 from there makes this key be looked up again next time.
  */
-export function requireKey(pool: pg.Pool, permission: Permission, options: { overlap?: boolean } = {}): Middleware<AuthState> {
+export function requireKey(pool: pg.Pool, permission: Permission, options: { overlap?: boolean; checkAtWrite?: boolean } = {}): Middleware<AuthState> {
   return async (ctx, next) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
     const key = match?.[1];
@@ -37,6 +45,18 @@ export function requireKey(pool: pg.Pool, permission: Permission, options: { ove
     const known = id === undefined ? undefined : seenKeys(pool).get(id);
     if (options.overlap && known && grants(known.permissions, permission)) {
       await overlapped(ctx, next, { pool, key: key!, id: id!, known, permission });
+      return;
+    }
+    if (options.checkAtWrite && known && grants(known.permissions, permission)) {
+      ctx.state.principal = known;
+      ctx.state.uncheckedKeyId = known.keyId;
+      ctx.state.timing?.lap('auth');
+      try {
+        await next();
+      } catch (error) {
+        if ((error as { status?: number }).status === 401) seenKeys(pool).delete(id!);
+        throw error;
+      }
       return;
     }
     const principal = key === undefined ? undefined : await authenticateApiKey(pool, key);

@@ -13,12 +13,28 @@ export interface InboxWrite {
 }
 
 /**
+ * Thrown by {@link writeInboxBatch} when an API key it was to check is revoked (or gone): nothing
+ * was written. `valid` holds those of the keys that are still valid.
+ */
+export class KeysRevoked extends Error {
+  override name = 'KeysRevoked';
+  readonly valid: ReadonlySet<string>;
+  constructor(valid: ReadonlySet<string>) {
+    super('an API key of this write is revoked');
+    this.valid = valid;
+  }
+}
+
+/**
  * The durable hand-off: writes one inbox batch and its idempotency keys in one transaction.
  * An idempotency key seen before in the workspace (committed by anyone, or earlier in this same
  * list) makes its event a duplicate: it is not stored, and its receipt carries the original id.
  * Nothing is written when the transaction fails, so the caller may answer 503 and a retry is safe.
+ * `keyIds` are API keys to check in the very write (requests whose key was not looked up on
+ * arrival, see api/auth.ts): if one is revoked, nothing is written and {@link KeysRevoked} says
+ * which are still valid.
  */
-export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceId: string, events: readonly AcceptedEvent[]): Promise<InboxWrite> {
+export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceId: string, events: readonly AcceptedEvent[], keyIds: readonly string[] = []): Promise<InboxWrite> {
   const receipts: Receipt[] = events.map((e) => ({ id: e.id, status: 'queued' }));
   // First occurrence of a key within the list wins.
   const firstByKey = new Map<string, number>();
@@ -32,11 +48,12 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
   // Without idempotency keys there is one statement to run, and a statement is atomic on its own:
   // one round trip instead of BEGIN, INSERT, COMMIT.
   if (firstByKey.size === 0) {
-    await insertBatch(pool, batchId, workspaceId, events);
+    if (!await insertBatch(pool, batchId, workspaceId, events, keyIds)) throw new KeysRevoked(await validKeys(pool, keyIds));
     return { receipts, stored: events.length };
   }
 
-  return await inTransaction(pool, async (client) => {
+  const write = await inTransaction(pool, async (client) => {
+    if (keyIds.length > 0 && (await validKeys(client, keyIds)).size !== keyIds.length) return undefined;
     {
       // Sorted, so concurrent hand-offs sharing keys take their locks in one order (no deadlock).
       const keys = [...firstByKey.keys()].sort();
@@ -61,17 +78,31 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
       }
     }
     const fresh = events.filter((_, i) => receipts[i]!.status === 'queued');
-    if (fresh.length > 0) await insertBatch(client, batchId, workspaceId, fresh);
+    if (fresh.length > 0) await insertBatch(client, batchId, workspaceId, fresh, []);
     return { receipts, stored: fresh.length };
   });
+  if (!write) throw new KeysRevoked(await validKeys(pool, keyIds));
+  return write;
 }
 
-async function insertBatch(db: pg.Pool | pg.PoolClient, batchId: string, workspaceId: string, events: readonly AcceptedEvent[]): Promise<void> {
-  await db.query(
+/**
+ * Inserts the batch, only if every one of `keyIds` is still a valid API key (checked by the same
+ * statement, so an accepted write and the key's check are one); false when it inserted nothing.
+ */
+async function insertBatch(db: pg.Pool | pg.PoolClient, batchId: string, workspaceId: string, events: readonly AcceptedEvent[], keyIds: readonly string[]): Promise<boolean> {
+  const { rowCount } = await db.query(
     `INSERT INTO ingest_batches (id, workspace_id, events_count, event_ids, events)
-     VALUES ($1, $2, $3, $4::uuid[], $5::jsonb)`,
-    [batchId, workspaceId, events.length, events.map((e) => e.id), JSON.stringify(events)],
+     SELECT $1, $2, $3, $4::uuid[], $5::jsonb
+      WHERE (SELECT count(*) FROM api_keys WHERE id = ANY($6::uuid[]) AND revoked_at IS NULL) = cardinality($6::uuid[])`,
+    [batchId, workspaceId, events.length, events.map((e) => e.id), JSON.stringify(events), keyIds],
   );
+  return rowCount === 1;
+}
+
+async function validKeys(db: pg.Pool | pg.PoolClient, keyIds: readonly string[]): Promise<Set<string>> {
+  if (keyIds.length === 0) return new Set();
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL', [keyIds]);
+  return new Set(rows.map((r) => r.id));
 }
 
 export interface PendingBatch { id: string; workspace_id: string }

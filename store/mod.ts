@@ -6,7 +6,7 @@ export {
   authenticateApiKey, createApiKey, grants, listApiKeys, PERMISSIONS, revokeApiKey,
   type ApiKeyRecord, type CreatedApiKey, type Permission, type Principal,
 } from './api-keys.ts';
-export { findPendingBatches, isQueued, writeInboxBatch, type InboxWrite, type PendingBatch, type Receipt, type ReceiptStatus } from './inbox.ts';
+export { findPendingBatches, isQueued, KeysRevoked, writeInboxBatch, type InboxWrite, type PendingBatch, type Receipt, type ReceiptStatus } from './inbox.ts';
 export { chainHead, EVENT_COLUMNS, EVENT_ROW_COLUMNS, eventFromRow, eventsAfter, INSERT_EVENT_ROWS, seqBefore, type StoredEvent } from './events.ts';
 export { escapeLike, eventPageStatements, findEvent, queryEvents, type ActionFilter, type EventFilter, type EventPage, type EventPageRequest, type MatchCount, type Statement } from './event-query.ts';
 export {

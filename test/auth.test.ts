@@ -6,6 +6,7 @@ import Koa from 'koa';
 import { requireKey } from '../api/auth.ts';
 import { errorHandler } from '../api/errors.ts';
 import { silentLogger } from '../log/mod.ts';
+import { createApiKey } from '../store/mod.ts';
 import { createTestContext, type TestContext } from './support/context.ts';
 import { PROJECT_ROOT } from './support/runtime.ts';
 
@@ -60,6 +61,34 @@ describe('API keys', () => {
     expect([after.status, after.body.error, after.body.data]).toEqual([401, 'unauthenticated', undefined]);
     expect((await ctx.api(key, '/api/v1/events?limit=0')).status).toBe(401); // a bad parameter would be a 400
     expect((await ctx.api(key, `/api/v1/events/${crypto.randomUUID()}`)).status).toBe(401); // an unknown id a 404
+  });
+
+  it.each([
+    ['an event', '/api/v1/events', event],
+    ['an event with an idempotency key', '/api/v1/events', { ...event, idempotency_key: 'k-1' }],
+    ['a batch', '/api/v1/events/batch', { events: [event, event] }],
+  ])('check a key seen valid inside the very write that would accept %s: once revoked, nothing is kept', async (_what, path, body) => {
+    const { key, workspaceId } = await ctx.workspace(['ingest']);
+    const inbox = async () => (await ctx.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_batches WHERE workspace_id = $1', [workspaceId])).rows[0]!.n;
+    expect((await ctx.api(key, '/api/v1/events', { body: event })).status).toBe(202); // looked up, then remembered
+    await ctx.pool.query('UPDATE api_keys SET revoked_at = now() WHERE workspace_id = $1', [workspaceId]);
+    const kept = await inbox();
+    const res = await ctx.api(key, path, { body });
+    expect([res.status, res.body.error]).toEqual([401, 'unauthenticated']);
+    expect(await inbox()).toBe(kept);
+    expect((await ctx.pool.query('SELECT 1 FROM idempotency_keys WHERE workspace_id = $1', [workspaceId])).rows).toHaveLength(0);
+  });
+
+  it('answer 401 to the requests of a revoked key and keep those of a valid one, written in the same group', async () => {
+    const { key: revokedKey, workspaceId } = await ctx.workspace(['ingest']);
+    const valid = (await createApiKey(ctx.pool, { workspaceId, name: 'other', permissions: ['ingest'] })).key;
+    for (const k of [revokedKey, valid]) expect((await ctx.api(k, '/api/v1/events', { body: event })).status).toBe(202);
+    await ctx.pool.query('UPDATE api_keys SET revoked_at = now() WHERE workspace_id = $1 AND name <> $2', [workspaceId, 'other']);
+    const before = (await ctx.pool.query<{ n: number }>('SELECT coalesce(sum(events_count), 0)::int AS n FROM ingest_batches WHERE workspace_id = $1', [workspaceId])).rows[0]!.n;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => ctx.api(i % 2 === 0 ? revokedKey : valid, '/api/v1/events', { body: { ...event, idempotency_key: i % 4 < 2 ? `g-${i}` : undefined } })));
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? 401 : 202)));
+    const after = (await ctx.pool.query<{ n: number }>('SELECT coalesce(sum(events_count), 0)::int AS n FROM ingest_batches WHERE workspace_id = $1', [workspaceId])).rows[0]!.n;
+    expect(after - before).toBe(10);
   });
 
   it('show nothing a handler did for a key revoked since it was seen valid: no body, no headers', async () => {

@@ -1,10 +1,14 @@
 import type { AcceptedEvent } from '../../core/mod.ts';
-import type { Receipt } from '../../store/mod.ts';
+import { KeysRevoked, type Receipt } from '../../store/mod.ts';
+import { unauthenticated, unavailable } from '../errors.ts';
 
-/** Writes one group durably and returns a receipt per event (input order). */
-export type HandOff = (workspaceId: string, events: AcceptedEvent[]) => Promise<Receipt[]>;
+/**
+ * Writes one group durably and returns a receipt per event (input order), checking the given API
+ * keys in the same write (KeysRevoked, and nothing written, when one is revoked).
+ */
+export type HandOff = (workspaceId: string, events: AcceptedEvent[], keyIds: string[]) => Promise<Receipt[]>;
 
-interface Waiter { events: AcceptedEvent[]; stamp?: { flushedAt?: number }; resolve: (r: Receipt[]) => void; reject: (e: unknown) => void }
+interface Waiter { events: AcceptedEvent[]; stamp?: { flushedAt?: number }; keyId?: string; resolve: (r: Receipt[]) => void; reject: (e: unknown) => void }
 interface Lane { waiting: Waiter[]; count: number; inFlight: number; timer?: NodeJS.Timeout }
 
 export interface GroupCommitOptions {
@@ -37,12 +41,16 @@ export class GroupCommit {
     this.#options = { maxInFlight: 8, ...options };
   }
 
-  /** Resolves with the events' receipts once their group is written; `stamp.flushedAt` gets the time (performance.now()) the write began. */
-  submit(workspaceId: string, events: AcceptedEvent[], stamp?: { flushedAt?: number }): Promise<Receipt[]> {
+  /**
+   * Resolves with the events' receipts once their group is written; `stamp.flushedAt` gets the
+   * time (performance.now()) the write began. With `keyId`, the API key is checked in that write:
+   * revoked, the request gets a 401 and nothing of it is written.
+   */
+  submit(workspaceId: string, events: AcceptedEvent[], stamp?: { flushedAt?: number }, keyId?: string): Promise<Receipt[]> {
     return new Promise((resolve, reject) => {
       let lane = this.#lanes.get(workspaceId);
       if (!lane) this.#lanes.set(workspaceId, lane = { waiting: [], count: 0, inFlight: 0 });
-      lane.waiting.push({ events, stamp, resolve, reject });
+      lane.waiting.push({ events, stamp, keyId, resolve, reject });
       lane.count += events.length;
       this.#schedule(workspaceId, lane);
     });
@@ -75,19 +83,36 @@ export class GroupCommit {
     const now = performance.now();
     for (const waiter of group) if (waiter.stamp) waiter.stamp.flushedAt = now;
     try {
-      const receipts = await this.#handOff(workspaceId, group.flatMap((w) => w.events));
+      await this.#write(workspaceId, group);
+    } finally {
+      lane.inFlight--;
+      // Whoever waited for a free slot has waited long enough: write them now.
+      if (lane.waiting.length > 0 && !lane.timer) void this.#flush(workspaceId, lane);
+      else if (lane.inFlight === 0 && !lane.timer) this.#lanes.delete(workspaceId);
+    }
+  }
+
+  /** Writes a group; when some of its keys turn out revoked, answers those 401 and writes the rest. */
+  async #write(workspaceId: string, group: Waiter[]): Promise<void> {
+    const keyIds = [...new Set(group.flatMap((w) => (w.keyId === undefined ? [] : [w.keyId])))];
+    try {
+      const receipts = await this.#handOff(workspaceId, group.flatMap((w) => w.events), keyIds);
       let at = 0;
       for (const waiter of group) {
         waiter.resolve(receipts.slice(at, at + waiter.events.length));
         at += waiter.events.length;
       }
     } catch (error) {
-      for (const waiter of group) waiter.reject(error);
-    } finally {
-      lane.inFlight--;
-      // Whoever waited for a free slot has waited long enough: write them now.
-      if (lane.waiting.length > 0 && !lane.timer) void this.#flush(workspaceId, lane);
-      else if (lane.inFlight === 0 && !lane.timer) this.#lanes.delete(workspaceId);
+      const revoked = error instanceof KeysRevoked ? group.filter((w) => w.keyId !== undefined && !error.valid.has(w.keyId)) : [];
+      if (revoked.length === 0) {
+        // (KeysRevoked naming no revoked key of the group cannot happen: revocation is final.)
+        const answer = error instanceof KeysRevoked ? unavailable('The events could not be stored durably; nothing was accepted. Retry the request.') : error;
+        for (const waiter of group) waiter.reject(answer);
+        return;
+      }
+      for (const waiter of revoked) waiter.reject(unauthenticated());
+      const rest = group.filter((w) => !revoked.includes(w));
+      if (rest.length > 0) await this.#write(workspaceId, rest);
     }
   }
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from '../../log/mod.ts';
-import { writeInboxBatch } from '../../store/mod.ts';
+import { KeysRevoked, writeInboxBatch } from '../../store/mod.ts';
 import { unavailable } from '../errors.ts';
 import type { HandOff } from './group-commit.ts';
 import type { WorkflowStarter } from './workflow-starter.ts';
@@ -13,12 +13,13 @@ export interface HandOffDeps { pool: pg.Pool; starter: WorkflowStarter; log: Log
  * background. A failed transaction is a 503: nothing was kept and a retry is safe.
  */
 export function createHandOff({ pool, starter, log }: HandOffDeps): HandOff {
-  return async (workspaceId, events) => {
+  return async (workspaceId, events, keyIds) => {
     const batchId = crypto.randomUUID();
     let write;
     try {
-      write = await writeInboxBatch(pool, batchId, workspaceId, events);
+      write = await writeInboxBatch(pool, batchId, workspaceId, events, keyIds);
     } catch (error) {
+      if (error instanceof KeysRevoked) throw error; // the group commit answers those requests 401 and writes the others
       log.error('hand-off failed', { workspaceId, batchId, events: events.length, error });
       throw unavailable('The events could not be stored durably; nothing was accepted. Retry the request.');
     }

@@ -18,7 +18,7 @@ export const BATCH_BODY_LIMIT = 2 * 1024 * 1024;
 export function ingestRoutes(pool: pg.Pool, groups: GroupCommit): Router<AuthState> {
   const router = new Router<AuthState>();
 
-  router.post('/api/v1/events', requireKey(pool, 'ingest'), async (ctx) => {
+  router.post('/api/v1/events', requireKey(pool, 'ingest', { checkAtWrite: true }), async (ctx) => {
     const parsed = eventInputSchema.safeParse(await readJsonBody(ctx, SINGLE_BODY_LIMIT));
     if (!parsed.success) throw validationFailed(fieldProblems(parsed.error));
     const event = acceptEvent(parsed.data, crypto.randomUUID(), formatTimestamp(nowMicros()));
@@ -30,7 +30,7 @@ export function ingestRoutes(pool: pg.Pool, groups: GroupCommit): Router<AuthSta
 
   // The whole batch is validated first: one bad item rejects it all (422 naming the item), so a
   // client never has to reconcile a partial success.
-  router.post('/api/v1/events/batch', requireKey(pool, 'ingest'), async (ctx) => {
+  router.post('/api/v1/events/batch', requireKey(pool, 'ingest', { checkAtWrite: true }), async (ctx) => {
     const body = batchInputSchema.safeParse(await readJsonBody(ctx, BATCH_BODY_LIMIT));
     if (!body.success) throw validationFailed(fieldProblems(body.error));
     const receivedAt = nowMicros();
@@ -52,7 +52,7 @@ export function ingestRoutes(pool: pg.Pool, groups: GroupCommit): Router<AuthSta
 /** Hands the events to the group commit, timing the wait for the group (`wait`) and its durable write (`write`). */
 async function submitTimed(state: AuthState, groups: GroupCommit, events: AcceptedEvent[]): Promise<Receipt[]> {
   const stamp: { flushedAt?: number } = {};
-  const receipts = await groups.submit(state.principal.workspaceId, events, stamp);
+  const receipts = await groups.submit(state.principal.workspaceId, events, stamp, state.uncheckedKeyId);
   state.timing?.lap('wait', stamp.flushedAt);
   state.timing?.lap('write');
   return receipts;
