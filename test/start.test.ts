@@ -76,7 +76,7 @@ describe('npm start', () => {
     const dir = dataDir();
     const env = await portsEnv(dir);
     const first = start(env);
-    await eventually(async () => first.output().includes('Press Ctrl-C to stop.'), 90_000, `start-up (output: ${first.output()})`);
+    await eventually(async () => first.output().includes('Press Ctrl-C to stop.'), 90_000, () => `start-up (output: ${first.output()})`);
     const info = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'));
     expect(statSync(join(dir, 'local.json')).mode & 0o777).toBe(0o600);
     expect(info).toEqual({ api_url: `http://127.0.0.1:${env.API_PORT}`, temporal_ui_url: `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`,
@@ -95,7 +95,7 @@ describe('npm start', () => {
     expect(await processesUsing(dir)).toEqual([]);
 
     const second = start(env);
-    await eventually(async () => second.output().includes('Press Ctrl-C to stop.'), 90_000, `restart (output: ${second.output()})`);
+    await eventually(async () => second.output().includes('Press Ctrl-C to stop.'), 90_000, () => `restart (output: ${second.output()})`);
     expect(JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'))).toEqual(info);
     const verify = await (await fetch(`${info.api_url}/api/v1/verify`, { headers: { authorization: `Bearer ${info.api_key}` } })).json();
     expect(verify.data).toEqual({ valid: true, events_checked: 1, breaks: [] });
@@ -111,7 +111,7 @@ describe('npm start', () => {
     const dir = dataDir();
     const env = await portsEnv(dir);
     const first = start(env);
-    await eventually(async () => first.output().includes('Press Ctrl-C to stop.'), 90_000, `start-up (output: ${first.output()})`);
+    await eventually(async () => first.output().includes('Press Ctrl-C to stop.'), 90_000, () => `start-up (output: ${first.output()})`);
     first.child.kill('SIGKILL');
     await first.exited;
     // PostgreSQL, Temporal and the EVM node survive it; the API and worker follow it (IPC closed).
@@ -119,7 +119,7 @@ describe('npm start', () => {
     expect((await processesUsing(dir)).length).toBeGreaterThan(0);
 
     const second = start(env);
-    await eventually(async () => second.output().includes('Press Ctrl-C to stop.'), 90_000, `restart (output: ${second.output()})`);
+    await eventually(async () => second.output().includes('Press Ctrl-C to stop.'), 90_000, () => `restart (output: ${second.output()})`);
     const info = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'));
     expect((await fetch(`${info.api_url}/health`)).status).toBe(200);
     second.child.kill('SIGTERM');
