@@ -23,6 +23,15 @@ function dataDir(): string {
 
 interface Started { child: ChildProcess; output: () => string; exited: Promise<number | null> }
 
+/** Waits for the service's ready line; fails at once, with what it printed, if it exits first. */
+async function ready(started: Started, what: string): Promise<void> {
+  await eventually(async () => {
+    if (started.output().includes('Press Ctrl-C to stop.')) return true;
+    if (started.child.exitCode !== null) throw new Error(`${what}: the service exited (${started.child.exitCode}) before it was ready:\n${started.output()}`);
+    return false;
+  }, 90_000, () => `${what} (output: ${started.output()})`);
+}
+
 function start(env: Record<string, string>): Started {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'cli', 'main.ts'), 'start'], {
     env: { ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '', TEMPORAL_WORKFLOW_BUNDLE: readRuntime().bundlePath, ...env },
@@ -76,7 +85,7 @@ describe('npm start', () => {
     const dir = dataDir();
     const env = await portsEnv(dir);
     const first = start(env);
-    await eventually(async () => first.output().includes('Press Ctrl-C to stop.'), 90_000, () => `start-up (output: ${first.output()})`);
+    await ready(first, 'start-up');
     const info = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'));
     expect(statSync(join(dir, 'local.json')).mode & 0o777).toBe(0o600);
     expect(info).toEqual({ api_url: `http://127.0.0.1:${env.API_PORT}`, temporal_ui_url: `http://127.0.0.1:${env.TEMPORAL_UI_PORT}`,
@@ -95,7 +104,7 @@ describe('npm start', () => {
     expect(await processesUsing(dir)).toEqual([]);
 
     const second = start(env);
-    await eventually(async () => second.output().includes('Press Ctrl-C to stop.'), 90_000, () => `restart (output: ${second.output()})`);
+    await ready(second, 'restart');
     expect(JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'))).toEqual(info);
     const verify = await (await fetch(`${info.api_url}/api/v1/verify`, { headers: { authorization: `Bearer ${info.api_key}` } })).json();
     expect(verify.data).toEqual({ valid: true, events_checked: 1, breaks: [] });
@@ -111,7 +120,7 @@ describe('npm start', () => {
     const dir = dataDir();
     const env = await portsEnv(dir);
     const first = start(env);
-    await eventually(async () => first.output().includes('Press Ctrl-C to stop.'), 90_000, () => `start-up (output: ${first.output()})`);
+    await ready(first, 'start-up');
     first.child.kill('SIGKILL');
     await first.exited;
     // PostgreSQL, Temporal and the EVM node survive it; the API and worker follow it (IPC closed).
@@ -119,7 +128,7 @@ describe('npm start', () => {
     expect((await processesUsing(dir)).length).toBeGreaterThan(0);
 
     const second = start(env);
-    await eventually(async () => second.output().includes('Press Ctrl-C to stop.'), 90_000, () => `restart (output: ${second.output()})`);
+    await ready(second, 'restart');
     const info = JSON.parse(readFileSync(join(dir, 'local.json'), 'utf8'));
     expect((await fetch(`${info.api_url}/health`)).status).toBe(200);
     second.child.kill('SIGTERM');
