@@ -148,6 +148,31 @@ async function chained(pool: pg.Pool, workspaceId: string): Promise<number> {
   return rows[0]!.seq;
 }
 
+/**
+ * What the inbox writes wait on: samples pg_stat_activity every few ms while the load runs, and
+ * counts the wait events of backends busy with an inbox INSERT (no wait: on CPU). Tells a write
+ * queued behind the WAL flush (IO/WalSync, LWLock/WALWrite) from one waiting on locks or CPU.
+ */
+function inboxWaitSampler(stack: BenchStack): () => Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const { rows } = await stack.pool.query<{ wait: string; n: number }>(
+        `SELECT coalesce(wait_event_type || '/' || wait_event, 'cpu') AS wait, count(*)::int AS n FROM pg_stat_activity
+          WHERE state = 'active' AND query LIKE 'INSERT INTO ingest_batches%' GROUP BY 1`);
+      for (const { wait, n } of rows) counts[wait] = (counts[wait] ?? 0) + n;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    const total = Object.values(counts).reduce((a, b) => a + b, 0) || 1;
+    return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([k, v]) => [k, `${Math.round((100 * v) / total)}%`])) as never;
+  };
+}
+
 /** CPU used per event by each process, between two snapshots (µs/event); what the load costs where. */
 function cpuMeter(stack: BenchStack, processes: Processes): () => Record<string, number> {
   const roots = { api: processes.pids.api, worker: processes.pids.worker, postgres: stack.pids.postgres, temporal: stack.pids.temporal };
@@ -179,6 +204,7 @@ async function phase(name: string, stack: BenchStack, processes: Processes, even
   for (let i = 0; i < events.length; i += perRequest) requests.push(events.slice(i, i + perRequest));
   const started = performance.now();
   const meter = cpuMeter(stack, processes);
+  const waits = inboxWaitSampler(stack);
   const { seconds, latencies, samples } = await load(apiUrl, key, requests, clients, perRequest > 1 ? '/api/v1/events/batch' : '/api/v1/events');
   while (await chained(stack.pool, workspaceId) < events.length) await new Promise((r) => setTimeout(r, 50));
   const endToEnd = (performance.now() - started) / 1000;
@@ -191,6 +217,7 @@ async function phase(name: string, stack: BenchStack, processes: Processes, even
   });
   report('  the slowest 1% of those requests, on average', slowestBreakdown(samples));
   report('  CPU per event, by process (until chained)', perEvent(cpu, events.length));
+  report('  inbox INSERTs in progress, by what they wait on', await waits());
   return events.length / endToEnd;
 }
 
