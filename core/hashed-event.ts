@@ -10,6 +10,7 @@
  * serialisation for this reason). Anything else takes the general canonicalisation.
  */
 import { hash } from 'node:crypto';
+import { MAX_DEPTH } from './canonical-bytes.ts';
 import { CanonicalJsonError } from './canonical.ts';
 import { EVENT_HASH_VERSION, eventHashPreimage, EventHashError, type ChainedEventFields } from './event-hash.ts';
 
@@ -32,7 +33,6 @@ export function hashedEventOf(fields: ChainedEventFields, previousEventHash: str
   return JSON.parse(eventHashPreimage(fields, previousEventHash)) as HashedEvent;
 }
 
-const MAX_DEPTH = 200;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const HEX_HASH = /^[0-9a-f]{64}$/;
 const OPTIONAL_TEXT = ['action_category', 'actor_name', 'actor_type', 'idempotency_key', 'ip_address', 'ip_city', 'ip_country',

@@ -2,10 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  anchorRecordHash, buildDayTree, buildGlobalTree, BundleEventChecker, checkAnchorTransaction, computeEventHash, dayPeriod,
-  decodeAnchorPayload, encodeAnchorPayload, eventInclusionProof, fromHex, hashedEventOf, packHashes, recomputeHashedEvent, runInclusionProofs, sha256, SUBTREE_SIZE, toHex, unpackHashes,
+  anchorRecordHash, buildDayTree, buildGlobalTree, BundleEventChecker, checkAnchorTransaction, computeEventHash,
+  decodeAnchorPayload, encodeAnchorPayload, eventInclusionProof, fromHex, packHashes, recomputeHashedEvent, runInclusionProofs, sha256, SUBTREE_SIZE, toHex, unpackHashes,
   verifyBundle, verifyEventProof, type AnchorRecord, type BundleEventLine, type BundleHeader, type EventProof,
-  type InclusionProofJson, type ObservedAnchorTransaction, type StoredChainedEvent,
+  type InclusionProofJson, type ObservedAnchorTransaction,
 } from '../core/mod.ts';
 
 interface AnchorVectors {
