@@ -363,14 +363,21 @@ class RunTree {
   /** Each level's nodes as ASCII hex, 64 bytes a node, bottom-up. */
   readonly #hex: Buffer[];
   readonly #upper: readonly string[];
-  /** The upper path as a line writes it: `"…","…"`. */
-  readonly #upperText: Buffer;
+  /**
+   * For a complete run, the path of leaf {@link #leaf} as a line writes it, `"…","…"` (the upper
+   * path included): consecutive leaves share all but ~2 elements on average, so only those are
+   * rewritten, and each line's path is compared with it in one call.
+   */
+  readonly #text: Buffer | null;
+  #leaf = -1;
 
   constructor(eventHashes: readonly string[], upper: readonly string[]) {
     this.#hex = packedTreeLevels(packedLeafHashes(eventHashes)).map((level) => Buffer.from(level.toString('hex'), 'latin1'));
     this.root = this.#hex[this.#hex.length - 1]!.toString('latin1');
     this.#upper = upper;
-    this.#upperText = Buffer.from(upper.map((h) => `"${h}"`).join(','), 'latin1');
+    const complete = eventHashes.length === 1 << (this.#hex.length - 1);
+    this.#text = complete ? Buffer.from(this.path(0).map((h) => `"${h}"`).join(','), 'latin1') : null;
+    if (complete) this.#leaf = 0;
   }
 
   /** The audit path of leaf `j` of the run to the merkle_root, hex. */
@@ -386,22 +393,26 @@ class RunTree {
 
   /** Whether the path of a line read from its bytes is exactly `path(j)`, compared in place. */
   matchesRaw(bytes: Buffer, line: IntactEventLine, j: number): boolean {
-    let k = 0;
-    for (let l = 0, i = j; l < this.#hex.length - 1; l++, i >>>= 1) {
-      const sibling = i ^ 1;
-      const level = this.#hex[l]!;
-      if (sibling * 64 >= level.length) continue;
-      if (k >= line.pathLength) return false;
-      // A loop beats Buffer#compare's call overhead at 64 bytes.
-      const at = line.pathStart + k * PATH_STRIDE + 1;
-      const from = sibling * 64;
-      for (let c = 0; c < 64; c++) if (bytes[at + c] !== level[from + c]) return false;
-      k++;
+    const text = this.#text;
+    if (text === null) return this.#matchesRawElementwise(bytes, line, j);
+    // A complete run: every leaf has one element per level, then the upper path.
+    if (line.pathLength !== this.#hex.length - 1 + this.#upper.length) return false;
+    for (let l = 0; l < this.#hex.length - 1 && (j >>> l) !== (this.#leaf >>> l); l++) {
+      const from = ((j >>> l) ^ 1) * 64;
+      this.#hex[l]!.copy(text, l * PATH_STRIDE + 1, from, from + 64);
     }
-    if (line.pathLength !== k + this.#upper.length) return false;
-    if (this.#upper.length === 0) return true;
-    const at = line.pathStart + k * PATH_STRIDE;
-    return bytes.compare(this.#upperText, 0, this.#upperText.length, at, at + this.#upperText.length) === 0;
+    this.#leaf = j;
+    return bytes.compare(text, 0, text.length, line.pathStart, line.pathStart + text.length) === 0;
+  }
+
+  #matchesRawElementwise(bytes: Buffer, line: IntactEventLine, j: number): boolean {
+    const expected = this.path(j);
+    if (line.pathLength !== expected.length) return false;
+    for (let k = 0; k < expected.length; k++) {
+      const at = line.pathStart + k * PATH_STRIDE + 1;
+      if (bytes.toString('latin1', at, at + 64) !== expected[k]) return false;
+    }
+    return true;
   }
 }
 
