@@ -31,6 +31,8 @@ export interface VerifyOptions {
   threads: number | undefined;
   minConfirmations: number;
   out: (text: string) => void;
+  /** The worker threads' module; only tests change it (to one that fails). */
+  workerModule?: URL;
 }
 
 /**
@@ -105,7 +107,7 @@ async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: 
  */
 async function checkInParallel(o: VerifyOptions & { threads: number }, header: BundleHeader): Promise<EventsOutcome> {
   const initialPrevious = header.previous_anchor?.record.last_event_hash;
-  const workers = Array.from({ length: o.threads - 1 }, () => new Worker(new URL('./verify-bundle-worker.ts', import.meta.url), { workerData: { header, quiet: o.quiet, file: o.file } }));
+  const workers = Array.from({ length: o.threads - 1 }, () => new Worker(o.workerModule ?? WORKER_MODULE, { workerData: { header, quiet: o.quiet, file: o.file } }));
   const ranges = sliceRanges(o.file, SLICE_LINES, 1);
   const results = new Map<number, SliceResult>();
   const done: EventsOutcome = { count: 0, failed: 0, firstEventHash: null, lastEventHash: null };
@@ -184,6 +186,8 @@ async function checkInParallel(o: VerifyOptions & { threads: number }, header: B
   if (badStart === undefined) return done;
   return await checkSequentially(o, header, badStart, badStart === 0 ? initialPrevious : previous, done);
 }
+
+const WORKER_MODULE = new URL('./verify-bundle-worker.ts', import.meta.url);
 
 /** Verifies a bundle file; returns the exit status (0 valid, 1 invalid). */
 export async function verifyBundleFile(o: VerifyOptions): Promise<number> {

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { verifyBundleFile } from '../cli/verify-bundle.ts';
 import type { StoredEvent } from '../store/mod.ts';
 import { appendDay } from './anchor-fixtures.ts';
 import { createTestContext, type TestContext } from './support/context.ts';
@@ -156,6 +157,25 @@ describe('sealtrail verify-bundle', () => {
     const settled = (r: { code: number | null; out: string }) => ({ ...r, out: r.out.replace(/\d+ confirmation\(s\)/, 'N confirmation(s)') });
     expect(settled(one)).toEqual(settled(many));
     expect(many.out).toContain(`FAIL 4200 ${day1[4200]!.id}: hash_mismatch`);
+  });
+
+  it('reaches the same verdicts when a worker thread fails or exits, by checking the rest in this thread', async () => {
+    const file = join(dir, 'worker-failure.jsonl');
+    const run = async (lines: readonly string[], options: { threads: number; workerModule?: URL }) => {
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      let out = '';
+      const code = await verifyBundleFile({ file, rpc: ctx.runtime.evmRpcUrl, quiet: true, minConfirmations: 1, out: (text) => { out += text; }, ...options });
+      return { code, out: out.replace(/\d+ confirmation\(s\)/, 'N confirmation(s)') };
+    };
+    const damaged = edit(bundle1, 1 + 4200, (l) => { l.event.action = 'document.restored'; });
+    for (const lines of [bundle1, damaged]) {
+      const expected = await run(lines, { threads: 1 });
+      for (const failing of ['throws-on-second-slice.ts', 'exits-at-once.ts']) {
+        const workerModule = new URL(`./support/failing-workers/${failing}`, import.meta.url);
+        await expect(run(lines, { threads: 3, workerModule })).resolves.toEqual(expected);
+      }
+    }
+    expect((await run(damaged, { threads: 1 })).out).toContain(`FAIL 4200 ${day1[4200]!.id}: hash_mismatch`);
   });
 
   it('checks a single-event proof from the API the same way', async () => {
