@@ -4,8 +4,9 @@
  * those bytes itself into a buffer it reuses. Fresh buffers for a 250 MB bundle cost more in
  * page faults and copies than checking the lines does.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { claimedLeafIndex, SUBTREE_SIZE } from '../core/bundle/mod.ts';
 
 /** A slice: `lines` whole lines in bytes [from, to) of the file, the last one's newline included if present. */
 export interface SliceRange { from: number; to: number; lines: number }
@@ -83,3 +84,120 @@ export class RangeReader {
     return this.#buffer.subarray(0, length);
   }
 }
+
+/** Slice k of a bundle's event lines, cut by {@link RunSlicer}. */
+export interface RunSlice {
+  /** The position its first line is taken for: 0 for slice 0, else that line's claimed leaf_index. */
+  start: number;
+  /** Its lines, the last one's newline included if present; valid until the slicer's next call. */
+  bytes: Buffer;
+  /** Whether it ends where the file does. */
+  last: boolean;
+}
+
+/** Bytes read at a time past a slice's nominal end, to find where its last run ends (a run is ~0.6 MB). */
+const OVERRUN = 1 << 18;
+
+/**
+ * Cuts a bundle's event lines into slices of whole runs of 256 events by byte offsets, so that
+ * each thread can take the next slice on its own, without anyone scanning the file for newlines
+ * first. Slice 0 starts at the first event line; slice k > 0 at the first line that starts at or
+ * after byte k × `sliceBytes` and claims to start a run (Sealtrail's layout, its leaf_index a
+ * multiple of 256). Each slice ends where the next starts, so every line is in exactly one
+ * slice, and a slice may be empty. A claim is only a hint: the verifier joins slices only when
+ * each starts at the line it claims (cli/verify-bundle.ts), and checks the rest in one thread
+ * otherwise.
+ */
+export class RunSlicer {
+  readonly #path: string;
+  readonly #size: number;
+  readonly #firstLineAt: number;
+  readonly #sliceBytes: number;
+  #buffer = Buffer.allocUnsafe(0);
+  /** The file's bytes [#from, #to) are #buffer[0, #to - #from) while a slice is cut. */
+  #from = 0;
+  #to = 0;
+  #fd = -1;
+
+  constructor(path: string, firstLineAt: number, sliceBytes: number) {
+    this.#path = path;
+    this.#size = statSync(path).size;
+    this.#firstLineAt = firstLineAt;
+    this.#sliceBytes = sliceBytes;
+  }
+
+  /** Slice k, or null when there is none (k × sliceBytes is past the end). */
+  slice(k: number): RunSlice | null {
+    if (k > 0 && k * this.#sliceBytes >= this.#size) return null;
+    this.#fd = openSync(this.#path, 'r');
+    try {
+      const begin = k === 0 ? this.#firstLineAt : this.#cut(k);
+      const nominalEnd = (k + 1) * this.#sliceBytes;
+      // No run starts in [k, k + 1) × sliceBytes: the next slice starts where this one would.
+      if (k > 0 && begin >= nominalEnd) return { start: 0, bytes: this.#buffer.subarray(0, 0), last: begin === this.#size };
+      // The window starts at the slice: what it holds from there on is kept (in one thread,
+      // the last slice's overrun is the start of this one), the rest dropped.
+      if (begin >= this.#from && begin <= this.#to) this.#buffer.copyWithin(0, begin - this.#from, this.#to - this.#from);
+      else this.#to = begin;
+      this.#from = begin;
+      this.#load(Math.max(begin, nominalEnd) + OVERRUN);
+      const end = this.#cut(k + 1);
+      const bytes = this.#buffer.subarray(begin - this.#from, end - this.#from);
+      return { start: k === 0 ? 0 : claimedLeafIndex(bytes, 0), bytes, last: end === this.#size };
+    } finally {
+      closeSync(this.#fd);
+      this.#fd = -1;
+    }
+  }
+
+  /**
+   * Where slice k > 0 starts: the first line after the first event line that starts at or
+   * after byte k × sliceBytes and claims to start a run; the file's size if there is none.
+   */
+  #cut(k: number): number {
+    const from = Math.max(k * this.#sliceBytes, this.#firstLineAt + 1);
+    if (from >= this.#size) return this.#size;
+    if (from - 1 < this.#from || from - 1 >= this.#to) {
+      this.#from = from - 1;
+      this.#to = from - 1;
+    }
+    // A line starts after a newline at from - 1 or later.
+    for (let nl = this.#newlineFrom(from - 1); nl >= 0 && nl + 1 < this.#size; nl = this.#newlineFrom(nl + 1)) {
+      const at = nl + 1;
+      this.#load(at + CLAIM_BYTES);
+      const leaf = claimedLeafIndex(this.#buffer.subarray(0, this.#to - this.#from), at - this.#from);
+      if (leaf >= 0 && leaf % SUBTREE_SIZE === 0) return at;
+    }
+    return this.#size;
+  }
+
+  /** The file offset of the first newline at or after `at`, reading on as needed; -1 if none. */
+  #newlineFrom(at: number): number {
+    for (;;) {
+      const found = this.#buffer.subarray(0, this.#to - this.#from).indexOf(10, at - this.#from);
+      if (found >= 0) return this.#from + found;
+      if (this.#to >= this.#size) return -1;
+      this.#load(this.#to + OVERRUN);
+    }
+  }
+
+  /** Extends the window to byte `upTo` (or the file's end), keeping what it holds. */
+  #load(upTo: number): void {
+    const end = Math.min(upTo, this.#size);
+    if (end <= this.#to) return;
+    const length = end - this.#from;
+    if (this.#buffer.length < length) {
+      const grown = Buffer.allocUnsafe(Math.max(length, this.#buffer.length * 2));
+      this.#buffer.copy(grown, 0, 0, this.#to - this.#from);
+      this.#buffer = grown;
+    }
+    while (this.#to < end) {
+      const n = readSync(this.#fd, this.#buffer, this.#to - this.#from, end - this.#to, this.#to);
+      if (n === 0) throw new Error(`the bundle file ended at byte ${this.#to}, before byte ${end}: was it changed while being checked?`);
+      this.#to += n;
+    }
+  }
+}
+
+/** Enough of a line's start to read the leaf_index it claims. */
+const CLAIM_BYTES = 160;

@@ -3,6 +3,7 @@
  * verifier's main thread and its worker threads (cli/verify-bundle.ts).
  */
 import { BundleEventChecker, type BundleHeader, type EventVerdict } from '../core/bundle/mod.ts';
+import type { RunSlicer } from './bundle-file.ts';
 
 export interface SliceResult {
   start: number;
@@ -81,4 +82,22 @@ export function checkSlice(header: BundleHeader, start: number, slice: Uint8Arra
     start, count: runner.checker.count, failed: a.failed + b.failed, firstEventHash: runner.firstEventHash,
     firstPreviousEventHash: runner.checker.firstPreviousEventHash, lastEventHash: runner.checker.lastEventHash, text: a.text + b.text,
   };
+}
+
+/** A slice one thread took and checked: its index, its result, and whether it ends the file. */
+export interface TakenSlice { k: number; result: SliceResult; last: boolean }
+
+/**
+ * The loop every verifier thread runs: takes the next slice index from `next` (shared by all
+ * threads, so none waits to be handed work), cuts that slice and checks it, until no slice is
+ * left. Setting `next` past the end stops every thread after its current slice.
+ */
+export function* takeSlices(slicer: RunSlicer, next: Int32Array, header: BundleHeader, quiet: boolean, initialPrevious: string | null | undefined): Generator<TakenSlice> {
+  for (;;) {
+    const k = Atomics.add(next, 0, 1);
+    const slice = slicer.slice(k);
+    if (!slice) return;
+    yield { k, result: checkSlice(header, slice.start, slice.bytes, quiet, k === 0 ? initialPrevious : undefined), last: slice.last };
+    if (slice.last) return;
+  }
 }

@@ -1,12 +1,21 @@
-/** A worker thread of `sealtrail verify-bundle`: checks the slices of lines it is sent, reading them from the file itself. */
+/** A worker thread of `sealtrail verify-bundle`: takes and checks slices of the file until none is left (see takeSlices). */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BundleHeader } from '../core/bundle/mod.ts';
-import { RangeReader, type SliceRange } from './bundle-file.ts';
-import { checkSlice } from './bundle-slice.ts';
+import { RunSlicer } from './bundle-file.ts';
+import { takeSlices } from './bundle-slice.ts';
 
-const { header, quiet, file } = workerData as { header: BundleHeader; quiet: boolean; file: string };
-const reader = new RangeReader(file);
+export interface VerifierWorkerData {
+  header: BundleHeader;
+  quiet: boolean;
+  file: string;
+  firstLineAt: number;
+  sliceBytes: number;
+  /** The next slice index, shared by every thread. */
+  next: Int32Array;
+  initialPrevious: string | null | undefined;
+}
 
-parentPort!.on('message', (job: { start: number; range: SliceRange; previousEventHash?: string | null }) => {
-  parentPort!.postMessage({ result: checkSlice(header, job.start, reader.read(job.range), quiet, job.previousEventHash) });
-});
+const data = workerData as VerifierWorkerData;
+const slicer = new RunSlicer(data.file, data.firstLineAt, data.sliceBytes);
+for (const taken of takeSlices(slicer, data.next, data.header, data.quiet, data.initialPrevious)) parentPort!.postMessage(taken);
+parentPort!.postMessage({ done: true });

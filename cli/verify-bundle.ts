@@ -4,21 +4,23 @@
  * recomputed, every inclusion proof checked, and the global root read from the transaction on
  * the chain itself. One verdict line per event; exit status 0 only when everything holds.
  *
- * Event lines are checked in slices of whole 256-event runs by this thread and worker threads;
- * this thread joins the slices in order (links across them, counts). Should any slice fail, the
- * rest is checked in one thread from that slice on, so every reason is exactly what a
- * sequential check reports.
+ * Event lines are checked in slices of whole 256-event runs by this thread and worker threads.
+ * The file is cut by byte offsets (RunSlicer), so no thread scans it for newlines first; this
+ * thread joins the slices in order (links across them, counts, and that each starts at the line
+ * it claims). Should any slice fail, the rest is checked in one thread from that slice on, so
+ * every reason is exactly what a sequential check reports.
  */
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import {
-  checkAnchorTransaction, summarizeBundle, verifyBundleHeader, verifyEventProof,
+  checkAnchorTransaction, SUBTREE_SIZE, summarizeBundle, verifyBundleHeader, verifyEventProof,
   type BundleHeader, type EventProof, type ProofFailure,
 } from '../core/mod.ts';
 import { openAnchorChain, readAnchorTransaction } from '../activities/anchoring/chain.ts';
-import { RangeReader, sliceRanges, type SliceRange } from './bundle-file.ts';
-import { checkSlice, sliceLines, SliceRunner, type SliceResult } from './bundle-slice.ts';
+import { RangeReader, RunSlicer, sliceRanges } from './bundle-file.ts';
+import { sliceLines, SliceRunner, takeSlices, type TakenSlice } from './bundle-slice.ts';
+import type { VerifierWorkerData } from './verify-bundle-worker.ts';
 import { CliError } from './errors.ts';
 
 export interface VerifyOptions {
@@ -33,18 +35,18 @@ export interface VerifyOptions {
   out: (text: string) => void;
   /** The worker threads' module; only tests change it (to one that fails). */
   workerModule?: URL;
+  /** Bytes per slice ({@link SLICE_BYTES}); tests make them small. */
+  sliceBytes?: number;
 }
 
-/**
- * Lines per slice: whole 256-event runs. Small enough that no thread is left finishing a long
- * last slice alone (16 runs: 0.70-0.74 s for 100,000 events on 2 threads; 8 runs: 0.52-0.55 s).
- */
+/** Lines per read when the rest of a bundle is checked in this thread alone: whole 256-event runs. */
 const SLICE_LINES = 8 * 256;
 
-async function firstLine(path: string): Promise<string | undefined> {
+/** The file's first line, and the offset of the line after it. */
+async function firstLine(path: string): Promise<{ text: string; next: number } | undefined> {
   for await (const range of sliceRanges(path, 1)) {
     const [line] = sliceLines(new RangeReader(path).read(range));
-    return line?.toString('utf8');
+    return line && { text: line.toString('utf8'), next: range.to };
   }
   return undefined;
 }
@@ -102,77 +104,59 @@ async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: 
 
 /**
  * Checks event lines on `threads` threads, this one included, while every slice is clean (see
- * the file comment). Each thread takes the next slice when it is free. This thread starts at
- * once, so the others' start-up (loading the code) overlaps with work instead of delaying it.
+ * the file comment). Every thread takes the next slice when it is free (takeSlices), so none
+ * waits for another to hand it work; this thread joins the results in order. This thread starts
+ * at once, so the others' start-up (loading the code) overlaps with work instead of delaying it.
  */
-async function checkInParallel(o: VerifyOptions & { threads: number }, header: BundleHeader): Promise<EventsOutcome> {
+async function checkEvents(o: VerifyOptions & { threads: number }, header: BundleHeader, firstLineAt: number): Promise<EventsOutcome> {
   const initialPrevious = header.previous_anchor?.record.last_event_hash;
-  const workers = Array.from({ length: o.threads - 1 }, () => new Worker(o.workerModule ?? WORKER_MODULE, { workerData: { header, quiet: o.quiet, file: o.file } }));
-  const ranges = sliceRanges(o.file, SLICE_LINES, 1);
-  const results = new Map<number, SliceResult>();
+  const sliceBytes = o.sliceBytes ?? SLICE_BYTES;
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const workerData: VerifierWorkerData = { header, quiet: o.quiet, file: o.file, firstLineAt, sliceBytes, next, initialPrevious };
+  const workers = Array.from({ length: o.threads - 1 }, () => new Worker(o.workerModule ?? WORKER_MODULE, { workerData }));
+  const results = new Map<number, TakenSlice>();
   const done: EventsOutcome = { count: 0, failed: 0, firstEventHash: null, lastEventHash: null };
   let joined = 0;
-  let taken = 0;
-  let badStart: number | undefined;
+  let complete = false;
+  let stopped = false;
   let previous: string | null | undefined = initialPrevious;
 
-  // The next slice to check, or null once the file is done or a slice was not clean.
-  const next = async (): Promise<{ index: number; start: number; range: SliceRange; previousEventHash?: string | null } | null> => {
-    if (badStart !== undefined) return null;
-    const { value: range, done: end } = await ranges.next();
-    if (end || badStart !== undefined) return null;
-    const index = taken++;
-    const start = index * SLICE_LINES;
-    return { index, start, range, previousEventHash: start === 0 ? initialPrevious : undefined };
-  };
-  // Joins finished slices onto the clean prefix, in order, up to the first that is not clean.
-  const join = (index: number, r: SliceResult) => {
-    results.set(index, r);
-    for (let ready = results.get(joined); ready && badStart === undefined; ready = results.get(joined)) {
+  // Joins finished slices onto the clean prefix, in order, up to the first that is not clean or
+  // does not start at the line its first line claims.
+  const join = (taken: TakenSlice) => {
+    results.set(taken.k, taken);
+    for (let ready = results.get(joined); ready && !complete && !stopped; ready = results.get(joined)) {
       results.delete(joined++);
-      const linked = ready.start === 0 || ready.firstPreviousEventHash === previous;
-      if (ready.failed > 0 || !linked) { badStart = done.count; break; }
-      o.out(ready.text);
-      if (ready.start === 0) done.firstEventHash = ready.firstEventHash;
-      done.count = ready.start + ready.count;
-      done.lastEventHash = ready.lastEventHash;
-      previous = ready.lastEventHash;
-    }
-  };
-  // Two slices in flight per worker: while this thread is busy checking its own slice, a worker
-  // that finishes one goes straight on to the next instead of waiting to be handed it. A worker
-  // that fails (or exits) takes its slices with it: like a slice that is not clean, everything
-  // after the joined prefix is then checked again in this thread.
-  const onWorker = async (worker: Worker) => {
-    const waiting: Array<{ resolve: (r: SliceResult) => void; reject: (e: unknown) => void }> = [];
-    let failure: Error | undefined;
-    const fail = (error: Error) => {
-      failure ??= error;
-      for (const w of waiting.splice(0)) w.reject(failure);
-    };
-    worker.on('message', (m: { result: SliceResult }) => waiting.shift()!.resolve(m.result));
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`a verifier worker exited (code ${code})`)));
-    const lane = async () => {
-      for (let job = await next(); job; job = await next()) {
-        const result = await new Promise<SliceResult>((resolve, reject) => {
-          if (failure) return reject(failure);
-          waiting.push({ resolve, reject });
-          worker.postMessage(job);
-        });
-        join(job.index, result);
+      const r = ready.result;
+      if (r.count > 0) {
+        const linked = ready.k === 0 || r.firstPreviousEventHash === previous;
+        // A slice that ends inside a run (the next one's first line claims a start it does not
+        // have) is not joined either: checking goes on from a run's start.
+        const whole = ready.last || (r.start + r.count) % SUBTREE_SIZE === 0;
+        if (r.failed > 0 || !linked || r.start !== done.count || !whole) {
+          stopped = true;
+          Atomics.store(next, 0, STOP); // no thread takes another slice
+          break;
+        }
+        o.out(r.text);
+        if (ready.k === 0) done.firstEventHash = r.firstEventHash;
+        done.count += r.count;
+        done.lastEventHash = r.lastEventHash;
+        previous = r.lastEventHash;
       }
-    };
-    try {
-      await Promise.all([lane(), lane()]);
-    } catch {
-      badStart ??= done.count;
+      complete = ready.last;
     }
   };
+  // A worker that fails or exits leaves the slices it took unchecked: the join stops at the
+  // first of them, and everything from there is checked again in this thread.
+  const onWorker = (worker: Worker) => new Promise<void>((resolve) => {
+    worker.on('message', (m: TakenSlice | { done: true }) => ('done' in m ? resolve() : join(m)));
+    worker.on('error', () => resolve());
+    worker.on('exit', () => resolve());
+  });
   const onThisThread = async () => {
-    const reader = new RangeReader(o.file);
-    for (let job = await next(); job; job = await next()) {
-      join(job.index, checkSlice(header, job.start, reader.read(job.range), o.quiet, job.previousEventHash));
+    for (const taken of takeSlices(new RunSlicer(o.file, firstLineAt, sliceBytes), next, header, o.quiet, initialPrevious)) {
+      join(taken);
       // Lets the workers' results in between slices.
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -180,12 +164,16 @@ async function checkInParallel(o: VerifyOptions & { threads: number }, header: B
   try {
     await Promise.all([onThisThread(), ...workers.map(onWorker)]);
   } finally {
-    await ranges.return(undefined);
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  if (badStart === undefined) return done;
-  return await checkSequentially(o, header, badStart, badStart === 0 ? initialPrevious : previous, done);
+  if (complete) return done;
+  return await checkSequentially(o, header, done.count, previous, done);
 }
+
+/** Slices of about this many bytes (~1,600 events of 2.5 kB; always whole runs): small enough that no thread is left finishing a long last slice alone. */
+const SLICE_BYTES = 4 << 20;
+/** Set as the next slice index to stop every thread. */
+const STOP = 1 << 30;
 
 const WORKER_MODULE = new URL('./verify-bundle-worker.ts', import.meta.url);
 
@@ -193,7 +181,7 @@ const WORKER_MODULE = new URL('./verify-bundle-worker.ts', import.meta.url);
 export async function verifyBundleFile(o: VerifyOptions): Promise<number> {
   const first = await firstLine(o.file);
   let parsed: unknown;
-  try { parsed = first === undefined ? undefined : JSON.parse(first); } catch { parsed = undefined; }
+  try { parsed = first === undefined ? undefined : JSON.parse(first.text); } catch { parsed = undefined; }
   const unwrapped = (parsed as { data?: unknown } | undefined)?.data ?? parsed;
   if ((unwrapped as EventProof | undefined)?.inclusion && (unwrapped as EventProof).anchor) return await verifyProof(o, unwrapped as EventProof);
   const header = unwrapped as BundleHeader;
@@ -211,9 +199,7 @@ export async function verifyBundleFile(o: VerifyOptions): Promise<number> {
   const transaction = checkTransaction({ ...o, out: (text) => { txText += text; } }, header.transaction, header.global.root, header.global.tree_size, record.period_start.slice(0, 10));
   transaction.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   const threads = o.threads ?? defaultThreads(statSync(o.file).size);
-  const events = threads > 1
-    ? await checkInParallel({ ...o, threads }, header)
-    : await checkSequentially(o, header, 0, header.previous_anchor?.record.last_event_hash, { count: 0, failed: 0, firstEventHash: null, lastEventHash: null });
+  const events = await checkEvents({ ...o, threads }, header, first!.next);
   const bundleFailures = summarizeBundle(record, events);
   printFailures(o.out, 'bundle', bundleFailures, `${events.count} of ${record.events_count} events, first and last as anchored${header.previous_anchor ? `, linked to previous anchor ${header.previous_anchor.id}` : ''}`);
 

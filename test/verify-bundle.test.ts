@@ -8,7 +8,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatVerdict } from '../cli/bundle-slice.ts';
 import { verifyBundleFile } from '../cli/verify-bundle.ts';
+import { verifyBundle } from '../core/mod.ts';
 import type { StoredEvent } from '../store/mod.ts';
 import { appendDay } from './anchor-fixtures.ts';
 import { createTestContext, type TestContext } from './support/context.ts';
@@ -159,23 +161,59 @@ describe('sealtrail verify-bundle', () => {
     expect(many.out).toContain(`FAIL 4200 ${day1[4200]!.id}: hash_mismatch`);
   });
 
-  it('reaches the same verdicts when a worker thread fails or exits, by checking the rest in this thread', async () => {
-    const file = join(dir, 'worker-failure.jsonl');
-    const run = async (lines: readonly string[], options: { threads: number; workerModule?: URL }) => {
-      writeFileSync(file, `${lines.join('\n')}\n`);
-      let out = '';
-      const code = await verifyBundleFile({ file, rpc: ctx.runtime.evmRpcUrl, quiet: true, minConfirmations: 1, out: (text) => { out += text; }, ...options });
-      return { code, out: out.replace(/\d+ confirmation\(s\)/, 'N confirmation(s)') };
-    };
-    const damaged = edit(bundle1, 1 + 4200, (l) => { l.event.action = 'document.restored'; });
-    for (const lines of [bundle1, damaged]) {
-      const expected = await run(lines, { threads: 1 });
-      for (const failing of ['throws-on-second-slice.ts', 'exits-at-once.ts']) {
-        const workerModule = new URL(`./support/failing-workers/${failing}`, import.meta.url);
-        await expect(run(lines, { threads: 3, workerModule })).resolves.toEqual(expected);
+  /** Runs the verifier in this process (to set what the CLI does not let one set); output with the confirmation count masked. */
+  const runInProcess = async (lines: readonly string[], options: { threads: number; sliceBytes?: number; workerModule?: URL; trailingNewline?: boolean }) => {
+    const file = join(dir, `${crypto.randomUUID()}.jsonl`);
+    writeFileSync(file, `${lines.join('\n')}${options.trailingNewline === false ? '' : '\n'}`);
+    let out = '';
+    const code = await verifyBundleFile({ file, rpc: ctx.runtime.evmRpcUrl, quiet: true, minConfirmations: 1, out: (text) => { out += text; }, ...options });
+    return { code, out: out.replace(/\d+ confirmation\(s\)/, 'N confirmation(s)') };
+  };
+  /** The failing events' verdict lines of one BundleEventChecker fed every line in order (no slices, no threads). */
+  const sequentialFailures = (lines: readonly string[]) => verifyBundle(JSON.parse(lines[0]!), lines.slice(1).map((l) => Buffer.from(l)))
+    .verdicts.filter((v) => v.failures.length > 0).map(formatVerdict).join('');
+  const eventFailures = (out: string) => out.split('\n').filter((l) => /^FAIL \d+ /.test(l)).map((l) => `${l}\n`).join('');
+
+  it('cuts the file into slices by bytes anywhere, and still reaches the verdicts of one sequential check', async () => {
+    const removed = [...bundle1];
+    removed.splice(1 + 1500, 1);
+    const junk = [...bundle1];
+    junk.splice(1 + 2600, 0, `{"type":"event","junk":"${'x'.repeat(900_000)}"}`);
+    const duplicated = [...bundle1];
+    duplicated.splice(1 + 3000, 0, bundle1[1 + 3000]!);
+    const variants: Array<[string, readonly string[]]> = [
+      ['intact', bundle1],
+      ['a changed event', edit(bundle1, 1 + 4200, (l) => { l.event.action = 'document.restored'; })],
+      // A line mid-run that claims to start one: slices are cut there, and must not be joined as if it did.
+      ['a line claiming a run start it is not at', edit(bundle1, 1 + 1000, (l) => { l.inclusion.leaf_index = 1024; })],
+      ['a removed line (every later line one position early)', removed],
+      ['a 900 kB line spanning several slices', junk],
+      ['a duplicated line', duplicated],
+    ];
+    for (const [what, lines] of variants) {
+      const expected = await runInProcess(lines, { threads: 1 });
+      expect([what, eventFailures(expected.out)]).toEqual([what, sequentialFailures(lines)]);
+      expect([what, expected.code]).toEqual([what, what === 'intact' ? 0 : 1]);
+      for (const sliceBytes of [50_000, 333_333]) {
+        for (const threads of [1, 3]) {
+          expect([what, sliceBytes, threads, await runInProcess(lines, { threads, sliceBytes })]).toEqual([what, sliceBytes, threads, expected]);
+        }
       }
     }
-    expect((await run(damaged, { threads: 1 })).out).toContain(`FAIL 4200 ${day1[4200]!.id}: hash_mismatch`);
+    const unterminated = await runInProcess(bundle1, { threads: 3, sliceBytes: 333_333, trailingNewline: false });
+    expect(unterminated).toEqual(await runInProcess(bundle1, { threads: 1 }));
+  });
+
+  it('reaches the same verdicts when a worker thread fails or exits, by checking the rest in this thread', async () => {
+    const damaged = edit(bundle1, 1 + 4200, (l) => { l.event.action = 'document.restored'; });
+    for (const lines of [bundle1, damaged]) {
+      const expected = await runInProcess(lines, { threads: 1 });
+      for (const failing of ['throws-on-second-slice.ts', 'exits-at-once.ts']) {
+        const workerModule = new URL(`./support/failing-workers/${failing}`, import.meta.url);
+        await expect(runInProcess(lines, { threads: 3, sliceBytes: 333_333, workerModule })).resolves.toEqual(expected);
+      }
+    }
+    expect((await runInProcess(damaged, { threads: 1 })).out).toContain(`FAIL 4200 ${day1[4200]!.id}: hash_mismatch`);
   });
 
   it('checks a single-event proof from the API the same way', async () => {

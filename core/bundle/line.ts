@@ -48,6 +48,18 @@ export function bundleEventLine(eventHash: string, inclusion: InclusionProofJson
   return `{"type":"event","event_hash":"${eventHash}","inclusion":{"leaf_index":${inclusion.leaf_index},"tree_size":${inclusion.tree_size},"path":[${path}]},"event":${preimage}}`;
 }
 
+/**
+ * The leaf_index a line starting at `at` gives, if it begins in Sealtrail's own layout
+ * (`{"type":"event","event_hash":"<64 bytes>","inclusion":{"leaf_index":<digits>,`); else -1.
+ * Only a hint for cutting a file into slices: nothing is taken on its word (see cli/verify-bundle.ts).
+ */
+export function claimedLeafIndex(b: Uint8Array, at: number): number {
+  if (expect(b, at, LINE_START) < 0) return -1;
+  const i = expect(b, at + LINE_START.length + 64, INCLUSION);
+  const leaf = i < 0 ? null : count(b, i);
+  return leaf && b[leaf[1]] === 0x2c ? leaf[0] : -1;
+}
+
 /** Bytes from one path element's hex digits to the next's: `…","…`. */
 export const PATH_STRIDE = 67;
 

@@ -1,12 +1,12 @@
-/** A verifier worker (cli/verify-bundle-worker.ts) that checks its first slice, then throws on the next with it in flight. */
+/** A verifier worker (cli/verify-bundle-worker.ts) that checks its first slice, then takes a second and throws with it unchecked. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { RangeReader, type SliceRange } from '../../../cli/bundle-file.ts';
-import { checkSlice } from '../../../cli/bundle-slice.ts';
+import { RunSlicer } from '../../../cli/bundle-file.ts';
+import { takeSlices } from '../../../cli/bundle-slice.ts';
+import type { VerifierWorkerData } from '../../../cli/verify-bundle-worker.ts';
 
-const { header, quiet, file } = workerData as { header: never; quiet: boolean; file: string };
-const reader = new RangeReader(file);
-let jobs = 0;
-parentPort!.on('message', (job: { start: number; range: SliceRange; previousEventHash?: string | null }) => {
-  if (++jobs > 1) throw new Error('this worker fails on its second slice');
-  parentPort!.postMessage({ result: checkSlice(header, job.start, reader.read(job.range), quiet, job.previousEventHash) });
-});
+const data = workerData as VerifierWorkerData;
+const slices = takeSlices(new RunSlicer(data.file, data.firstLineAt, data.sliceBytes), data.next, data.header, data.quiet, data.initialPrevious);
+const first = slices.next();
+if (!first.done) parentPort!.postMessage(first.value);
+Atomics.add(data.next, 0, 1);
+throw new Error('this worker fails with its second slice taken');
