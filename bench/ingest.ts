@@ -278,8 +278,10 @@ export default async function run(): Promise<void> {
     const bare = await bareInsert(stack, batchEvents);
     const batch = await phase('batch API, 8 clients x 100 events/request', stack, processes, batchEvents, 100, 8);
     const single = await phase('single events, 32 clients (closed loop)', stack, processes, generateEvents(SINGLE_EVENTS, 2), 1, 32);
-    // Half the rate the closed loop sustained: the latency users see below saturation.
-    await openLoopPhase(stack, processes, generateEvents(Math.round(SINGLE_EVENTS / 2), 3), Math.round(single / 2 / 10) * 10);
+    // Half the rate the closed loop sustained (or a rate given, to compare runs at the same one):
+    // the latency users see below saturation.
+    const rate = Number(process.env.BENCH_OPEN_LOOP_RATE ?? Math.round(single / 2 / 10) * 10);
+    await openLoopPhase(stack, processes, generateEvents(Math.round(SINGLE_EVENTS / 2), 3), rate);
     report('end-to-end batch rate / bare INSERT rate', { ratio: batch / bare, target: '>= 0.5' });
   } finally {
     await processes.stop();
