@@ -87,7 +87,11 @@ export class RangeReader {
 
 /** Slice k of a bundle's event lines, cut by {@link RunSlicer}. */
 export interface RunSlice {
-  /** The position its first line is taken for: 0 for slice 0, else that line's claimed leaf_index. */
+  /**
+   * The position its first line is taken for: 0 for slice 0, else that line's claimed leaf_index;
+   * -1 when the slice could not be cut: no line claims a run start within
+   * {@link MAX_SLICE_FACTOR} × sliceBytes (lines in another layout, or one huge line).
+   */
   start: number;
   /** Its lines, the last one's newline included if present; valid until the slicer's next call. */
   bytes: Buffer;
@@ -106,7 +110,9 @@ const OVERRUN = 1 << 18;
  * multiple of 256). Each slice ends where the next starts, so every line is in exactly one
  * slice, and a slice may be empty. A claim is only a hint: the verifier joins slices only when
  * each starts at the line it claims (cli/verify-bundle.ts), and checks the rest in one thread
- * otherwise.
+ * otherwise. A slice is never read whole beyond {@link MAX_SLICE_FACTOR} × sliceBytes: lines
+ * written in another layout claim nothing, and such a file is checked by that one thread, which
+ * reads it a bounded number of lines at a time.
  */
 export class RunSlicer {
   readonly #path: string;
@@ -119,7 +125,10 @@ export class RunSlicer {
   #to = 0;
   #fd = -1;
 
+  readonly #maxWindow: number;
+
   constructor(path: string, firstLineAt: number, sliceBytes: number) {
+    this.#maxWindow = MAX_SLICE_FACTOR * sliceBytes + 2 * OVERRUN;
     this.#path = path;
     this.#size = statSync(path).size;
     this.#firstLineAt = firstLineAt;
@@ -131,36 +140,37 @@ export class RunSlicer {
     if (k > 0 && k * this.#sliceBytes >= this.#size) return null;
     this.#fd = openSync(this.#path, 'r');
     try {
-      const begin = k === 0 ? this.#firstLineAt : this.#cut(k);
-      const nominalEnd = (k + 1) * this.#sliceBytes;
-      // No run starts in [k, k + 1) × sliceBytes: the next slice starts where this one would.
-      if (k > 0 && begin >= nominalEnd) return { start: 0, bytes: this.#buffer.subarray(0, 0), last: begin === this.#size };
-      // The window starts at the slice: what it holds from there on is kept (in one thread,
-      // the last slice's overrun is the start of this one), the rest dropped.
-      if (begin >= this.#from && begin <= this.#to) this.#buffer.copyWithin(0, begin - this.#from, this.#to - this.#from);
-      else this.#to = begin;
-      this.#from = begin;
-      this.#load(Math.max(begin, nominalEnd) + OVERRUN);
-      const end = this.#cut(k + 1);
-      const bytes = this.#buffer.subarray(begin - this.#from, end - this.#from);
-      return { start: k === 0 ? 0 : claimedLeafIndex(bytes, 0), bytes, last: end === this.#size };
+      return this.#slice(k);
+    } catch (error) {
+      if (error === TOO_LONG) return { start: -1, bytes: this.#buffer.subarray(0, 0), last: false };
+      throw error;
     } finally {
       closeSync(this.#fd);
       this.#fd = -1;
     }
   }
 
+  #slice(k: number): RunSlice {
+    const begin = k === 0 ? this.#firstLineAt : this.#cut(k, true);
+    const nominalEnd = (k + 1) * this.#sliceBytes;
+    // No run starts in [k, k + 1) × sliceBytes: the next slice starts where this one would.
+    if (k > 0 && begin >= nominalEnd) return { start: 0, bytes: this.#buffer.subarray(0, 0), last: begin === this.#size };
+    this.#startWindowAt(begin);
+    this.#load(Math.max(begin, nominalEnd) + OVERRUN);
+    const end = this.#cut(k + 1, false);
+    const bytes = this.#buffer.subarray(begin - this.#from, end - this.#from);
+    return { start: k === 0 ? 0 : claimedLeafIndex(bytes, 0), bytes, last: end === this.#size };
+  }
+
   /**
    * Where slice k > 0 starts: the first line after the first event line that starts at or
    * after byte k × sliceBytes and claims to start a run; the file's size if there is none.
+   * `fresh`: nothing before that byte is needed any more.
    */
-  #cut(k: number): number {
+  #cut(k: number, fresh: boolean): number {
     const from = Math.max(k * this.#sliceBytes, this.#firstLineAt + 1);
     if (from >= this.#size) return this.#size;
-    if (from - 1 < this.#from || from - 1 >= this.#to) {
-      this.#from = from - 1;
-      this.#to = from - 1;
-    }
+    if (fresh) this.#startWindowAt(from - 1);
     // A line starts after a newline at from - 1 or later.
     for (let nl = this.#newlineFrom(from - 1); nl >= 0 && nl + 1 < this.#size; nl = this.#newlineFrom(nl + 1)) {
       const at = nl + 1;
@@ -169,6 +179,13 @@ export class RunSlicer {
       if (leaf >= 0 && leaf % SUBTREE_SIZE === 0) return at;
     }
     return this.#size;
+  }
+
+  /** Makes the window start at byte `at`, keeping what it holds from there on (in one thread, the last slice's overrun is the start of the next). */
+  #startWindowAt(at: number): void {
+    if (at >= this.#from && at <= this.#to) this.#buffer.copyWithin(0, at - this.#from, this.#to - this.#from);
+    else this.#to = at;
+    this.#from = at;
   }
 
   /** The file offset of the first newline at or after `at`, reading on as needed; -1 if none. */
@@ -186,6 +203,7 @@ export class RunSlicer {
     const end = Math.min(upTo, this.#size);
     if (end <= this.#to) return;
     const length = end - this.#from;
+    if (length > this.#maxWindow) throw TOO_LONG;
     if (this.#buffer.length < length) {
       const grown = Buffer.allocUnsafe(Math.max(length, this.#buffer.length * 2));
       this.#buffer.copy(grown, 0, 0, this.#to - this.#from);
@@ -198,6 +216,10 @@ export class RunSlicer {
     }
   }
 }
+
+/** A slice may span at most this many times sliceBytes (plus what is read to find its ends). */
+export const MAX_SLICE_FACTOR = 16;
+const TOO_LONG = new Error('a slice longer than the slicer reads at once');
 
 /** Enough of a line's start to read the leaf_index it claims. */
 const CLAIM_BYTES = 160;

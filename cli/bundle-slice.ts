@@ -84,8 +84,11 @@ export function checkSlice(header: BundleHeader, start: number, slice: Uint8Arra
   };
 }
 
-/** A slice one thread took and checked: its index, its result, and whether it ends the file. */
-export interface TakenSlice { k: number; result: SliceResult; last: boolean }
+/**
+ * A slice one thread took and checked: its index, its result (null when it could not be cut, see
+ * RunSlicer: the rest of the file is then checked by one thread), and whether it ends the file.
+ */
+export interface TakenSlice { k: number; result: SliceResult | null; last: boolean }
 
 /**
  * The loop every verifier thread runs: takes the next slice index from `next` (shared by all
@@ -97,6 +100,10 @@ export function* takeSlices(slicer: RunSlicer, next: Int32Array, header: BundleH
     const k = Atomics.add(next, 0, 1);
     const slice = slicer.slice(k);
     if (!slice) return;
+    if (slice.start < 0) {
+      yield { k, result: null, last: false };
+      return;
+    }
     yield { k, result: checkSlice(header, slice.start, slice.bytes, quiet, k === 0 ? initialPrevious : undefined), last: slice.last };
     if (slice.last) return;
   }

@@ -121,29 +121,32 @@ async function checkEvents(o: VerifyOptions & { threads: number }, header: Bundl
   let stopped = false;
   let previous: string | null | undefined = initialPrevious;
 
-  // Joins finished slices onto the clean prefix, in order, up to the first that is not clean or
-  // does not start at the line its first line claims.
+  // Joins finished slices onto the clean prefix, in order, up to the first that is not clean,
+  // does not start at the line its first line claims, or could not be cut.
   const join = (taken: TakenSlice) => {
     results.set(taken.k, taken);
     for (let ready = results.get(joined); ready && !complete && !stopped; ready = results.get(joined)) {
       results.delete(joined++);
       const r = ready.result;
-      if (r.count > 0) {
-        const linked = ready.k === 0 || r.firstPreviousEventHash === previous;
-        // A slice that ends inside a run (the next one's first line claims a start it does not
-        // have) is not joined either: checking goes on from a run's start.
-        const whole = ready.last || (r.start + r.count) % SUBTREE_SIZE === 0;
-        if (r.failed > 0 || !linked || r.start !== done.count || !whole) {
-          stopped = true;
-          Atomics.store(next, 0, STOP); // no thread takes another slice
-          break;
-        }
-        o.out(r.text);
-        if (ready.k === 0) done.firstEventHash = r.firstEventHash;
-        done.count += r.count;
-        done.lastEventHash = r.lastEventHash;
-        previous = r.lastEventHash;
+      if (r?.count === 0) {
+        complete = ready.last;
+        continue;
       }
+      // A slice that ends inside a run (the next one's first line claims a start it does not
+      // have) is not joined either: checking goes on from a run's start.
+      const joinable = r !== null && r.failed === 0 && r.start === done.count
+        && (ready.k === 0 || r.firstPreviousEventHash === previous)
+        && (ready.last || (r.start + r.count) % SUBTREE_SIZE === 0);
+      if (!joinable) {
+        stopped = true;
+        Atomics.store(next, 0, STOP); // no thread takes another slice
+        break;
+      }
+      o.out(r.text);
+      if (ready.k === 0) done.firstEventHash = r.firstEventHash;
+      done.count += r.count;
+      done.lastEventHash = r.lastEventHash;
+      previous = r.lastEventHash;
       complete = ready.last;
     }
   };

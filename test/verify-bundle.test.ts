@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_SLICE_FACTOR, RunSlicer } from '../cli/bundle-file.ts';
 import { formatVerdict } from '../cli/bundle-slice.ts';
 import { verifyBundleFile } from '../cli/verify-bundle.ts';
 import { verifyBundle } from '../core/mod.ts';
@@ -189,11 +190,17 @@ describe('sealtrail verify-bundle', () => {
       ['a removed line (every later line one position early)', removed],
       ['a 900 kB line spanning several slices', junk],
       ['a duplicated line', duplicated],
+      // No line claims a run start: the file cannot be cut, and is checked by one thread.
+      ['every line in another member order', bundle1.map((line, i) => {
+        if (i === 0) return line;
+        const { event, ...rest } = JSON.parse(line);
+        return JSON.stringify({ event, ...rest });
+      })],
     ];
     for (const [what, lines] of variants) {
       const expected = await runInProcess(lines, { threads: 1 });
       expect([what, eventFailures(expected.out)]).toEqual([what, sequentialFailures(lines)]);
-      expect([what, expected.code]).toEqual([what, what === 'intact' ? 0 : 1]);
+      expect([what, expected.code]).toEqual([what, what === 'intact' || what.startsWith('every line') ? 0 : 1]);
       for (const sliceBytes of [50_000, 333_333]) {
         for (const threads of [1, 3]) {
           expect([what, sliceBytes, threads, await runInProcess(lines, { threads, sliceBytes })]).toEqual([what, sliceBytes, threads, expected]);
@@ -202,6 +209,15 @@ describe('sealtrail verify-bundle', () => {
     }
     const unterminated = await runInProcess(bundle1, { threads: 3, sliceBytes: 333_333, trailingNewline: false });
     expect(unterminated).toEqual(await runInProcess(bundle1, { threads: 1 }));
+
+    // A slice is never read whole beyond its bound: a file that cannot be cut is not cut.
+    const file = join(dir, 'uncut.jsonl');
+    const firstLineAt = Buffer.byteLength(bundle1[0]!) + 1;
+    writeFileSync(file, `${variants.at(-1)![1].join('\n')}\n`);
+    expect(new RunSlicer(file, firstLineAt, 50_000).slice(0)!.start).toBe(-1);
+    writeFileSync(file, `${bundle1.join('\n')}\n`);
+    const first = new RunSlicer(file, firstLineAt, 50_000).slice(0)!;
+    expect([first.start, first.bytes.length < MAX_SLICE_FACTOR * 50_000]).toEqual([0, true]);
   });
 
   it('reaches the same verdicts when a worker thread fails or exits, by checking the rest in this thread', async () => {
