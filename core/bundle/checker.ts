@@ -15,7 +15,7 @@ import {
   type AnchorRef, type AnchorTransactionRef, type EventVerdictBase, type GlobalProofJson, type InclusionProofJson, type ProofFailure,
 } from '../anchor-proof.ts';
 import { CanonicalJsonError } from '../canonical.ts';
-import { isPlainPath, PATH_STRIDE, readIntactEventLine, type IntactEventLine } from './line.ts';
+import { IntactScope, isPlainPath, lineScope, PATH_STRIDE, readIntactEventLine, type IntactEventLine } from './line.ts';
 import { fromHex, toHex } from '../hex.ts';
 import { pathFromLevels, treeLevels } from '../anchor-tree.ts';
 import { packedLeafHashes, packedTreeLevels, rootOfHashes, SUBTREE_SIZE } from '../merkle.ts';
@@ -146,6 +146,7 @@ interface CheckerState {
  */
 export class BundleEventChecker {
   readonly #record: AnchorRecord;
+  readonly #scope: IntactScope;
   readonly #subtreeRoots: readonly string[];
   #upperLevels: string[][] | null | undefined;
   #position: number;
@@ -162,6 +163,7 @@ export class BundleEventChecker {
     const start = options.startPosition ?? 0;
     if (start % SUBTREE_SIZE !== 0) throw new RangeError(`startPosition must be a multiple of ${SUBTREE_SIZE}`);
     this.#record = header.anchor.record;
+    this.#scope = new IntactScope(this.#record);
     this.#subtreeRoots = header.subtree_roots;
     this.#position = start;
     this.#maxLeaf = start - 1;
@@ -206,11 +208,10 @@ export class BundleEventChecker {
     if (++this.#count === 1) this.#firstEventHash = line.event_hash;
     const verdict: EventVerdict = { position, event_id: line.id, leaf_index: line.leaf_index, failures: [] };
     this.#link(line.previous_event_hash, line.event_hash, verdict);
-    const scope = checkEventInAnchor(line, this.#record);
-    if (scope.length > 0) verdict.failures.push(...scope);
+    const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (!this.#scope.holds(buffer, line)) verdict.failures.push(...checkEventInAnchor(lineScope(buffer, line), this.#record));
     const orderProblem = this.#order(line.leaf_index);
     if (orderProblem) verdict.failures.push(orderProblem);
-    const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#pending.push({ verdict, eventHash: line.event_hash, inclusion: null, raw: { bytes: buffer, line } });
     return this.#flushWhenComplete();
   }

@@ -32,9 +32,56 @@ export interface IntactEventLine {
   /** Number of path elements; element k's 64 hex digits start at pathStart + 67k + 1. */
   pathLength: number;
   id: string;
-  workspace_id: string;
-  created_at: string;
+  /** The workspace_id member's value, a canonical JSON string token: bytes [workspaceIdStart, workspaceIdEnd). */
+  workspaceIdStart: number;
+  workspaceIdEnd: number;
+  /** Offset of created_at's 27 characters (`YYYY-MM-DDTHH:MM:SS.ffffffZ`, inside its quotes). */
+  createdAtStart: number;
   previous_event_hash: string | null;
+}
+
+/** The event's workspace_id and created_at, as JSON.parse would read them (for messages; see {@link IntactScope}). */
+export function lineScope(b: Buffer, line: IntactEventLine): { workspace_id: string; created_at: string } {
+  return { workspace_id: stringAt(b, line.workspaceIdStart, line.workspaceIdEnd), created_at: latin1(b, line.createdAtStart, line.createdAtStart + 27) };
+}
+
+/**
+ * Whether intact lines belong to an anchor's workspace and day, decided on their bytes, with
+ * the answer `checkEventInAnchor` gives on the parsed event. Reading the two members out as
+ * strings for every line cost ~7% of checking it.
+ */
+export class IntactScope {
+  /** record.workspace_id as a canonical JSON string token; null when it is not a string. */
+  readonly #workspace: Uint8Array | null;
+  /** The day's bounds, when they are ASCII (they are timestamps): bytes compare as the strings do. */
+  readonly #from: Uint8Array | null;
+  readonly #to: Uint8Array | null;
+
+  constructor(record: { workspace_id: unknown; period_start: unknown; period_end: unknown }) {
+    this.#workspace = typeof record.workspace_id === 'string' ? Buffer.from(JSON.stringify(record.workspace_id), 'utf8') : null;
+    const ascii = (v: unknown) => (typeof v === 'string' && /^[\x00-\x7f]*$/.test(v) ? Buffer.from(v, 'latin1') : null);
+    this.#from = ascii(record.period_start);
+    this.#to = ascii(record.period_end);
+  }
+
+  /** True when the line's event is in the anchor's workspace and day; false means "ask checkEventInAnchor" (it may still be). */
+  holds(b: Uint8Array, line: IntactEventLine): boolean {
+    const workspace = this.#workspace;
+    if (workspace === null || this.#from === null || this.#to === null) return false;
+    if (line.workspaceIdEnd - line.workspaceIdStart !== workspace.length) return false;
+    for (let k = 0; k < workspace.length; k++) if (b[line.workspaceIdStart + k] !== workspace[k]) return false;
+    return compareAscii(b, line.createdAtStart, 27, this.#from) >= 0 && compareAscii(b, line.createdAtStart, 27, this.#to) < 0;
+  }
+}
+
+/** Compares bytes [at, at + length) of `b` with `other` as strings compare: negative, 0 or positive. */
+function compareAscii(b: Uint8Array, at: number, length: number, other: Uint8Array): number {
+  const n = Math.min(length, other.length);
+  for (let k = 0; k < n; k++) {
+    const d = b[at + k]! - other[k]!;
+    if (d !== 0) return d;
+  }
+  return length - other.length;
 }
 
 /**
@@ -221,8 +268,9 @@ export function readIntactEventLine(bytes: Uint8Array): IntactEventLine | null {
     pathStart,
     pathLength,
     id: stringAt(b, valueStart[ID]!, valueEnd[ID]!),
-    workspace_id: stringAt(b, valueStart[WORKSPACE_ID]!, valueEnd[WORKSPACE_ID]!),
-    created_at: latin1(b, valueStart[CREATED_AT]! + 1, valueEnd[CREATED_AT]! - 1),
+    workspaceIdStart: valueStart[WORKSPACE_ID]!,
+    workspaceIdEnd: valueEnd[WORKSPACE_ID]!,
+    createdAtStart: valueStart[CREATED_AT]! + 1,
     previous_event_hash: b[previousStart] === 0x6e ? null : latin1(b, previousStart + 1, valueEnd[PREVIOUS_EVENT_HASH]! - 1),
   };
 }

@@ -7,5 +7,5 @@ export {
   BUNDLE_TYPE, BUNDLE_VERSION, BundleEventChecker, summarizeBundle, verifyBundle, verifyBundleHeader,
   type BundleEventLine, type BundleHeader, type BundleReport, type EventVerdict,
 } from './checker.ts';
-export { bundleEventLine, claimedLeafIndex, isPlainPath, readIntactEventLine, type IntactEventLine } from './line.ts';
+export { bundleEventLine, claimedLeafIndex, isPlainPath, lineScope, readIntactEventLine, type IntactEventLine } from './line.ts';
 export { SUBTREE_SIZE } from '../merkle.ts';

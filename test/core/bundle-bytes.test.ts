@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import {
-  canonicalJson, isCanonicalJsonBytes, readIntactEventLine, verifyBundle, type BundleEventLine, type BundleHeader,
+  canonicalJson, isCanonicalJsonBytes, lineScope, readIntactEventLine, verifyBundle, type BundleEventLine, type BundleHeader,
 } from '../../core/mod.ts';
 import { prng } from '../../bench/events.ts';
 import { lineText, syntheticBundle } from '../bundle-fixtures.ts';
@@ -61,8 +61,9 @@ describe('reading an event line from its bytes', () => {
       expect(read).not.toBeNull();
       expect(read).toMatchObject({
         event_hash: line.event_hash, leaf_index: line.inclusion.leaf_index, tree_size: line.inclusion.tree_size, pathLength: line.inclusion.path.length,
-        id: line.event.id, workspace_id: line.event.workspace_id, created_at: line.event.created_at, previous_event_hash: line.event.previous_event_hash,
+        id: line.event.id, previous_event_hash: line.event.previous_event_hash,
       });
+      expect(lineScope(bytes(lineText(line)), read!)).toEqual({ workspace_id: line.event.workspace_id, created_at: line.event.created_at });
     }
   });
 
@@ -108,6 +109,23 @@ describe('the fast path reaches the very verdicts of parsed lines', () => {
     edit(lines);
     expect(bytesReport(fresh.header, lines)).not.toEqual(bytesReport(fresh.header, texts));
     same(fresh.header, lines);
+  });
+
+  // Intact events (their hashes hold, so the fast path reads them) against an anchor of another
+  // workspace or day: the workspace and day are compared on the bytes, with the same verdicts.
+  const record = fresh.header.anchor.record;
+  it.each<[string, Partial<typeof record>, string]>([
+    ['another workspace', { workspace_id: '7a1f3d2e-0000-4000-8000-000000000002' }, 'wrong_workspace'],
+    ['a workspace id that differs only in length', { workspace_id: `${record.workspace_id}0` }, 'wrong_workspace'],
+    ['a day ending before the last events', { period_end: '2026-03-16T10:00:01.000500Z' }, 'outside_period'],
+    ['a day starting after the first events', { period_start: '2026-03-16T10:00:01.000200Z' }, 'outside_period'],
+    ['a day given with a non-ASCII bound', { period_end: '2026-03-16T23:59:59.999999Zé' }, ''],
+    ['a workspace id that is not a string', { workspace_id: 7 as never }, 'wrong_workspace'],
+  ])('on intact events and an anchor of %s', (_what, change, code) => {
+    const header = { ...fresh.header, anchor: { ...fresh.header.anchor, record: { ...record, ...change } } };
+    const codes: string[] = bytesReport(header, texts).verdicts.flatMap((v) => v.failures.map((f) => f.code));
+    expect(code === '' ? codes : codes.includes(code)).toEqual(code === '' ? [] : true);
+    same(header, texts);
   });
 
   // Not damage: the fields are the same, so they hash the same, whatever the layout. The fast
