@@ -88,9 +88,9 @@ export class RangeReader {
 /** Slice k of a bundle's event lines, cut by {@link RunSlicer}. */
 export interface RunSlice {
   /**
-   * The position its first line is taken for: 0 for slice 0, else that line's claimed leaf_index;
-   * -1 when the slice could not be cut: no line claims a run start within
-   * {@link MAX_SLICE_FACTOR} × sliceBytes (lines in another layout, or one huge line).
+   * The position its first line is taken for: 0 for slice 0 (and for an empty slice), else that
+   * line's claimed leaf_index; -1 when the slice could not be cut: no line claims a run start
+   * within {@link MAX_SLICE_FACTOR} × sliceBytes (lines in another layout, or one huge line).
    */
   start: number;
   /** Its lines, the last one's newline included if present; valid until the slicer's next call. */
@@ -119,13 +119,13 @@ export class RunSlicer {
   readonly #size: number;
   readonly #firstLineAt: number;
   readonly #sliceBytes: number;
+  /** The most bytes the window may hold: a longer slice is not cut. */
+  readonly #maxWindow: number;
   #buffer = Buffer.allocUnsafe(0);
   /** The file's bytes [#from, #to) are #buffer[0, #to - #from) while a slice is cut. */
   #from = 0;
   #to = 0;
   #fd = -1;
-
-  readonly #maxWindow: number;
 
   constructor(path: string, firstLineAt: number, sliceBytes: number) {
     this.#maxWindow = MAX_SLICE_FACTOR * sliceBytes + 2 * OVERRUN;
@@ -219,6 +219,7 @@ export class RunSlicer {
 
 /** A slice may span at most this many times sliceBytes (plus what is read to find its ends). */
 export const MAX_SLICE_FACTOR = 16;
+/** Thrown inside the slicer (and caught there) when a slice would outgrow the window. */
 const TOO_LONG = new Error('a slice longer than the slicer reads at once');
 
 /** Enough of a line's start to read the leaf_index it claims. */
