@@ -5,7 +5,7 @@
  * with the same indexes, on one connection (one chain is appended by one transaction at a time).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,14 @@ async function startProcesses(stack: BenchStack, temporalAddress: string): Promi
     if (await fetch(`${apiUrl}/health`).then((r) => r.ok, () => false)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { apiUrl, pids: { worker: children[0]!.pid!, api: children[1]!.pid! }, async stop() { for (const c of children) c.kill('SIGTERM'); await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r)))); } };
+  return {
+    apiUrl, pids: { worker: children[0]!.pid!, api: children[1]!.pid! },
+    async stop() {
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => new Promise((r) => c.once('exit', r))));
+      rmSync(bundle, { force: true });
+    },
+  };
 }
 
 /**
