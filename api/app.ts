@@ -19,7 +19,7 @@ export interface AppDeps {
   temporal: Client;
   taskQueue: string;
   log: Logger;
-  /** Group commit window and size; `workflowIntervalMs` paces each workspace's workflow starts (default 100, see WorkflowStarter). */
+  /** Group commit window and size; `workflowIntervalMs` paces each workspace's workflow starts (default 200, see WorkflowStarter). */
   ingest: { groupCommitMs: number; groupMaxEvents: number; workflowIntervalMs?: number };
   /** Chain access and public rate limit of the anchor routes (optional: onchain_valid is null without a chain). */
   anchoring?: AnchorApiDeps;
@@ -43,7 +43,7 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const koa = new Koa({ proxy: false });
   const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, {
-    concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000, minIntervalMs: deps.ingest.workflowIntervalMs ?? 100,
+    concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000, minIntervalMs: deps.ingest.workflowIntervalMs ?? 200,
   });
   const groups = new GroupCommit(createHandOff({ pool: deps.pool, starter, log: deps.log }), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));

@@ -44,7 +44,7 @@ const schema = z.object({
 
   INGEST_GROUP_COMMIT_MS: z.coerce.number().min(0).max(1000).default(4),
   INGEST_GROUP_MAX_EVENTS: positiveInt.max(10_000).default(1000),
-  INGEST_WORKFLOW_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(100),
+  INGEST_WORKFLOW_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(200),
   RECOVERY_SWEEP_SECONDS: positiveInt.default(30),
   RECOVERY_MIN_AGE_SECONDS: positiveInt.default(15),
 
