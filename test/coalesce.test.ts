@@ -20,6 +20,17 @@ async function inboxBatch(workspaceId: string, size: number): Promise<{ batchId:
   return { batchId, ids: events.map((e) => e.id) };
 }
 
+/** `count` inbox batches of `size` events each, committed in order. */
+async function inboxBatches(workspaceId: string, count: number, size: number): Promise<Array<{ batchId: string; ids: string[] }>> {
+  const batches = [];
+  for (let i = 0; i < count; i++) batches.push(await inboxBatch(workspaceId, size));
+  return batches;
+}
+
+/** A workflow starter on the test's task queue; only the budget and pacing vary between tests. */
+const starterWith = (options: { maxEventsPerWorkflow: number; minIntervalMs: number }) =>
+  new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, ...options });
+
 /** The ids of the workspace's ingestion workflows, once `count` are visible. */
 async function workflowIdsOf(workspaceId: string, count: number): Promise<string[]> {
   return await eventually(async () => {
@@ -73,9 +84,8 @@ describe('appending several inbox batches at once', () => {
 describe('the workflow starter', () => {
   it('puts the batches a workspace commits while its start is in flight into one workflow, findable by each BatchId', async () => {
     const { workspaceId } = await ctx.workspace(['admin']);
-    const batches = [];
-    for (let i = 0; i < 5; i++) batches.push(await inboxBatch(workspaceId, 2));
-    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 5000, minIntervalMs: 0 });
+    const batches = await inboxBatches(workspaceId, 5, 2);
+    const starter = starterWith({ maxEventsPerWorkflow: 5000, minIntervalMs: 0 });
     for (const batch of batches) starter.enqueue(workspaceId, batch.batchId, 2);
     await starter.drain();
 
@@ -90,9 +100,8 @@ describe('the workflow starter', () => {
 
   it('keeps a coalesced workflow within its event budget', async () => {
     const { workspaceId } = await ctx.workspace(['admin']);
-    const batches = [];
-    for (let i = 0; i < 4; i++) batches.push(await inboxBatch(workspaceId, 1));
-    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 2, minIntervalMs: 0 });
+    const batches = await inboxBatches(workspaceId, 4, 1);
+    const starter = starterWith({ maxEventsPerWorkflow: 2, minIntervalMs: 0 });
     for (const batch of batches) starter.enqueue(workspaceId, batch.batchId, 1);
     await starter.drain();
     // One for the first batch, then 2 + 1 within the budget of 2 events.
@@ -102,9 +111,8 @@ describe('the workflow starter', () => {
 
   it('starts a quiet workspace at once, then paces its starts so that one workflow carries what arrived meanwhile', async () => {
     const { workspaceId } = await ctx.workspace(['admin']);
-    const batches = [];
-    for (let i = 0; i < 4; i++) batches.push(await inboxBatch(workspaceId, 1));
-    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 5000, minIntervalMs: 1500 });
+    const batches = await inboxBatches(workspaceId, 4, 1);
+    const starter = starterWith({ maxEventsPerWorkflow: 5000, minIntervalMs: 1500 });
     const t0 = performance.now();
     starter.enqueue(workspaceId, batches[0]!.batchId, 1);
     await starter.drain();
@@ -118,9 +126,8 @@ describe('the workflow starter', () => {
 
   it('does not hold back a full workflow for the interval, even once a timer is set', async () => {
     const { workspaceId } = await ctx.workspace(['admin']);
-    const batches = [];
-    for (let i = 0; i < 3; i++) batches.push(await inboxBatch(workspaceId, 1));
-    const starter = new WorkflowStarter(ctx.temporal, ctx.taskQueue, silentLogger, { concurrency: 8, maxQueued: 100, maxEventsPerWorkflow: 2, minIntervalMs: 60_000 });
+    const batches = await inboxBatches(workspaceId, 3, 1);
+    const starter = starterWith({ maxEventsPerWorkflow: 2, minIntervalMs: 60_000 });
     const t0 = performance.now();
     starter.enqueue(workspaceId, batches[0]!.batchId, 1);
     await starter.drain();
