@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { Middleware, Next, ParameterizedContext } from 'koa';
 import type pg from 'pg';
-import { authenticateApiKey, grants, type Permission, type Principal } from '../store/mod.ts';
+import { authenticateApiKey, grants, recordApiKeyUse, type Permission, type Principal } from '../store/mod.ts';
 import { forbidden, unauthenticated } from './errors.ts';
 import type { TimingState } from './timing.ts';
 
@@ -50,6 +50,7 @@ export function requireKey(pool: pg.Pool, permission: Permission, options: { ove
     if (options.checkAtWrite && known && grants(known.permissions, permission)) {
       ctx.state.principal = known;
       ctx.state.uncheckedKeyId = known.keyId;
+      recordApiKeyUse(pool, known.keyId);
       ctx.state.timing?.lap('auth');
       try {
         await next();

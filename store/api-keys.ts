@@ -94,14 +94,31 @@ export async function authenticateApiKey(pool: pg.Pool, key: string): Promise<Pr
   );
   const row = rows[0];
   if (!row || !timingSafeEqual(row.secret_hash, secretHash(key))) return undefined;
-  recordUse(pool, row.id, row.last_used_at);
+  recordUse(pool, row.id, row.last_used_at === null ? 0 : Date.parse(row.last_used_at));
   return { keyId: row.id, workspaceId: row.workspace_id, permissions: row.permissions };
 }
 
+/**
+ * Notes a use of a key the caller has seen valid and does not look up again (ingestion checks
+ * a known key inside its write instead), on the same terms as a lookup.
+ */
+export function recordApiKeyUse(pool: pg.Pool, keyId: string): void {
+  recordUse(pool, keyId, 0);
+}
+
 const USE_RECORD_INTERVAL_MS = 60_000;
+/** When each key's last_used_at was last known to be refreshed, in this process (ms). */
+const refreshed = new Map<string, number>();
 
 // last_used_at is advisory: refreshed at most once a minute per key, off the request's path.
-function recordUse(pool: pg.Pool, keyId: string, lastUsedAt: string | null): void {
-  if (lastUsedAt && Date.now() - Date.parse(lastUsedAt) < USE_RECORD_INTERVAL_MS) return;
+function recordUse(pool: pg.Pool, keyId: string, lastUsedAt: number): void {
+  const now = Date.now();
+  const last = Math.max(lastUsedAt, refreshed.get(keyId) ?? 0);
+  if (refreshed.size >= 10_000) refreshed.clear();
+  if (now - last < USE_RECORD_INTERVAL_MS) {
+    refreshed.set(keyId, last);
+    return;
+  }
+  refreshed.set(keyId, now);
   pool.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]).catch(() => {});
 }

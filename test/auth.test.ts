@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import Koa from 'koa';
 import { requireKey } from '../api/auth.ts';
 import { errorHandler } from '../api/errors.ts';
 import { silentLogger } from '../log/mod.ts';
 import { createApiKey } from '../store/mod.ts';
-import { createTestContext, type TestContext } from './support/context.ts';
+import { createTestContext, eventually, type TestContext } from './support/context.ts';
 import { PROJECT_ROOT } from './support/runtime.ts';
 
 let ctx: TestContext;
@@ -77,6 +77,21 @@ describe('API keys', () => {
     expect([res.status, res.body.error]).toEqual([401, 'unauthenticated']);
     expect(await inbox()).toBe(kept);
     expect((await ctx.pool.query('SELECT 1 FROM idempotency_keys WHERE workspace_id = $1', [workspaceId])).rows).toHaveLength(0);
+  });
+
+  it('keep a key\'s last use current when ingestion no longer looks it up', async () => {
+    const { key, workspaceId } = await ctx.workspace(['ingest']);
+    expect((await ctx.api(key, '/api/v1/events', { body: event })).status).toBe(202); // looked up, then remembered
+    await ctx.pool.query(`UPDATE api_keys SET last_used_at = '2000-01-01Z' WHERE workspace_id = $1`, [workspaceId]);
+    const refreshed = async () => (await ctx.pool.query<{ fresh: boolean }>(`SELECT last_used_at > '2001-01-01Z' AS fresh FROM api_keys WHERE workspace_id = $1`, [workspaceId])).rows[0]!.fresh;
+    const now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockReturnValue(now + 2 * 60_000); // past the once-a-minute refresh
+    try {
+      expect((await ctx.api(key, '/api/v1/events', { body: event })).status).toBe(202);
+    } finally {
+      clock.mockRestore();
+    }
+    await eventually(async () => (await refreshed()) || undefined, 5000, 'last_used_at to be refreshed');
   });
 
   it('answer 401 to the requests of a revoked key and keep those of a valid one, written in the same group', async () => {
