@@ -153,8 +153,8 @@ export class RunSlicer {
   #slice(k: number): RunSlice {
     const begin = k === 0 ? this.#firstLineAt : this.#cut(k, true);
     const nominalEnd = (k + 1) * this.#sliceBytes;
-    // No run starts in [k, k + 1) × sliceBytes: the next slice starts where this one would.
-    if (k > 0 && begin >= nominalEnd) return { start: 0, bytes: this.#buffer.subarray(0, 0), last: begin === this.#size };
+    // No run starts in [k, k + 1) × sliceBytes (or none is left): the next slice starts where this one would.
+    if (k > 0 && (begin >= nominalEnd || begin === this.#size)) return { start: 0, bytes: this.#buffer.subarray(0, 0), last: begin === this.#size };
     this.#startWindowAt(begin);
     this.#load(Math.max(begin, nominalEnd) + OVERRUN);
     const end = this.#cut(k + 1, false);

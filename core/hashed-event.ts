@@ -40,7 +40,7 @@ const OPTIONAL_TEXT = ['action_category', 'actor_name', 'actor_type', 'idempoten
 
 /**
  * Every object member already in UTF-16 order and every string well-formed, down to MAX_DEPTH
- * levels (deeper input is left to the general canonicalisation, which refuses it, instead of
+ * levels (deeper input is left to the general canonicalisation, with its own limit, instead of
  * overflowing the stack here).
  */
 function sortedAndWellFormed(value: unknown, depth = 0): boolean {

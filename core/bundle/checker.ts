@@ -283,18 +283,13 @@ export class BundleEventChecker {
     const entries = this.#pending;
     this.#pending = [];
     const tree = this.#rebuildRun(entries);
-    // The proofs that are not the true path, by index: those get the full check below.
-    const differing: number[] = [];
     for (let j = 0; j < entries.length; j++) {
-      const { inclusion, raw } = entries[j]!;
+      const { verdict, inclusion, eventHash, raw } = entries[j]!;
       if (!inclusion && !raw) continue;
       if (tree && (raw ? tree.matchesRaw(raw.bytes, raw.line, j) : samePath(inclusion!.path, tree.path(j)))) continue;
       // A path equal to the true one is hex; any other reads as JSON would read it only if it is plain text.
       if (raw && !isPlainPath(raw.bytes, raw.line)) return this.#recheck(entries);
-      differing.push(j);
-    }
-    for (const j of differing) {
-      const { verdict, inclusion, eventHash, raw } = entries[j]!;
+      // Not the true path: the full check says why.
       const problem = checkEventInclusion(eventHash ?? '', inclusion ?? inclusionOf(raw!.bytes, raw!.line), this.#record);
       if (problem) verdict.failures.push(problem);
     }
@@ -302,8 +297,8 @@ export class BundleEventChecker {
   }
 
   /**
-   * Checks a run again with every line parsed, from the state where it started (no verdict of the
-   * run has been touched by #flush yet): for a line the fast reader took whose path turned out not
+   * Checks a run again with every line parsed, from the state where it started (its lines are
+   * pushed again, with fresh verdicts): for a line the fast reader took whose path turned out not
    * to be plain text (which JSON.parse might read differently, or not at all), so that the
    * verdicts are exactly those of parsed lines.
    */

@@ -59,17 +59,16 @@ export class IntactScope {
 
   constructor(record: { workspace_id: unknown; period_start: unknown; period_end: unknown }) {
     this.#workspace = typeof record.workspace_id === 'string' ? Buffer.from(JSON.stringify(record.workspace_id), 'utf8') : null;
-    const ascii = (v: unknown) => (typeof v === 'string' && /^[\x00-\x7f]*$/.test(v) ? Buffer.from(v, 'latin1') : null);
-    this.#from = ascii(record.period_start);
-    this.#to = ascii(record.period_end);
+    const asciiOrNull = (v: unknown) => (typeof v === 'string' && /^[\x00-\x7f]*$/.test(v) ? ascii(v) : null);
+    this.#from = asciiOrNull(record.period_start);
+    this.#to = asciiOrNull(record.period_end);
   }
 
   /** True when the line's event is in the anchor's workspace and day; false means "ask checkEventInAnchor" (it may still be). */
   holds(b: Uint8Array, line: IntactEventLine): boolean {
     const workspace = this.#workspace;
     if (workspace === null || this.#from === null || this.#to === null) return false;
-    if (line.workspaceIdEnd - line.workspaceIdStart !== workspace.length) return false;
-    for (let k = 0; k < workspace.length; k++) if (b[line.workspaceIdStart + k] !== workspace[k]) return false;
+    if (expect(b, line.workspaceIdStart, workspace) !== line.workspaceIdEnd) return false;
     return compareAscii(b, line.createdAtStart, 27, this.#from) >= 0 && compareAscii(b, line.createdAtStart, 27, this.#to) < 0;
   }
 }
