@@ -6,7 +6,7 @@ import { errorHandler } from './errors.ts';
 import { serverTiming } from './timing.ts';
 import { createHandOff } from './events/handoff.ts';
 import { GroupCommit } from './events/group-commit.ts';
-import { WorkflowStarter } from './events/workflow-starter.ts';
+import { DEFAULT_WORKFLOW_INTERVAL_MS, WorkflowStarter } from './events/workflow-starter.ts';
 import { ingestRoutes } from './events/ingest-routes.ts';
 import { queryRoutes } from './events/query-routes.ts';
 import { healthRoutes } from './health.ts';
@@ -19,7 +19,7 @@ export interface AppDeps {
   temporal: Client;
   taskQueue: string;
   log: Logger;
-  /** Group commit window and size; `workflowIntervalMs` paces each workspace's workflow starts (default 200, see WorkflowStarter). */
+  /** Group commit window and size; `workflowIntervalMs` paces each workspace's workflow starts (default {@link DEFAULT_WORKFLOW_INTERVAL_MS}). */
   ingest: { groupCommitMs: number; groupMaxEvents: number; workflowIntervalMs?: number };
   /** Chain access and public rate limit of the anchor routes (optional: onchain_valid is null without a chain). */
   anchoring?: AnchorApiDeps;
@@ -43,7 +43,7 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const koa = new Koa({ proxy: false });
   const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, {
-    concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000, minIntervalMs: deps.ingest.workflowIntervalMs ?? 200,
+    concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000, minIntervalMs: deps.ingest.workflowIntervalMs ?? DEFAULT_WORKFLOW_INTERVAL_MS,
   });
   const groups = new GroupCommit(createHandOff({ pool: deps.pool, starter, log: deps.log }), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));

@@ -44,7 +44,8 @@ const schema = z.object({
 
   INGEST_GROUP_COMMIT_MS: z.coerce.number().min(0).max(1000).default(4),
   INGEST_GROUP_MAX_EVENTS: positiveInt.max(10_000).default(1000),
-  INGEST_WORKFLOW_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).default(200),
+  // Unset: the API's own default (DEFAULT_WORKFLOW_INTERVAL_MS, api/events/workflow-starter.ts).
+  INGEST_WORKFLOW_INTERVAL_MS: z.coerce.number().int().min(0).max(10_000).optional(),
   RECOVERY_SWEEP_SECONDS: positiveInt.default(30),
   RECOVERY_MIN_AGE_SECONDS: positiveInt.default(15),
 
@@ -75,7 +76,7 @@ export interface Config {
     workflowBundle?: string;
   };
   geo: { ipv4Path?: string; ipv6Path?: string };
-  ingest: { groupCommitMs: number; groupMaxEvents: number; workflowIntervalMs: number; recoverySweepSeconds: number; recoveryMinAgeSeconds: number };
+  ingest: { groupCommitMs: number; groupMaxEvents: number; workflowIntervalMs?: number; recoverySweepSeconds: number; recoveryMinAgeSeconds: number };
   anchor: {
     /** JSON-RPC endpoint; unset, `npm start` runs a local node and anchoring is off elsewhere. */
     rpcUrl?: string;

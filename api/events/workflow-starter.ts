@@ -2,6 +2,12 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from '../../log/mod.ts';
 import { startIngestWorkflow } from '../../workflows/client.ts';
 
+/**
+ * A busy workspace's workflow starts at least this long after its previous one, unless set
+ * (INGEST_WORKFLOW_INTERVAL_MS). Measured against 100 ms in docs/architecture.md.
+ */
+export const DEFAULT_WORKFLOW_INTERVAL_MS = 200;
+
 export interface WorkflowStarterOptions {
   /** Starts in flight at once, across workspaces (one at a time per workspace). */
   concurrency: number;
