@@ -35,7 +35,8 @@ function seenKeys(pool: pg.Pool): Map<string, Principal> {
  *
  * With `checkAtWrite` (ingestion), a key seen valid before is not looked up at all: the handler
  * finds its id in `ctx.state.uncheckedKeyId` and must have the durable write check it (the group
- * commit does, in the very INSERT). A 401 from there makes this key be looked up again next time.
+ * commit does, in the transaction that writes). A 401 from there makes this key be looked up again
+ * next time. Such a request that is malformed gets its 400/413/422 before any 401.
  */
 export function requireKey(pool: pg.Pool, permission: Permission, options: { overlap?: boolean; checkAtWrite?: boolean } = {}): Middleware<AuthState> {
   return async (ctx, next) => {

@@ -34,7 +34,8 @@ export class KeysRevoked extends Error {
  * arrival, see api/auth.ts): if one is revoked, nothing is written and {@link KeysRevoked} says
  * which are still valid.
  */
-export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceId: string, events: readonly AcceptedEvent[], keyIds: readonly string[] = []): Promise<InboxWrite> {
+export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceId: string, events: readonly AcceptedEvent[], requestKeyIds: readonly string[] = []): Promise<InboxWrite> {
+  const keyIds = [...new Set(requestKeyIds)]; // counted against the valid ones below
   const receipts: Receipt[] = events.map((e) => ({ id: e.id, status: 'queued' }));
   // First occurrence of a key within the list wins.
   const firstByKey = new Map<string, number>();
@@ -52,8 +53,10 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
     return { receipts, stored: events.length };
   }
 
-  const write = await inTransaction(pool, async (client) => {
-    if (keyIds.length > 0 && (await validKeys(client, keyIds)).size !== keyIds.length) return undefined;
+  return await inTransaction(pool, async (client) => {
+    // With idempotency keys the write is several statements: the keys are checked by the first.
+    const valid = await validKeys(client, keyIds);
+    if (valid.size !== keyIds.length) throw new KeysRevoked(valid); // rolls back: nothing written
     {
       // Sorted, so concurrent hand-offs sharing keys take their locks in one order (no deadlock).
       const keys = [...firstByKey.keys()].sort();
@@ -81,8 +84,6 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
     if (fresh.length > 0) await insertBatch(client, batchId, workspaceId, fresh, []);
     return { receipts, stored: fresh.length };
   });
-  if (!write) throw new KeysRevoked(await validKeys(pool, keyIds));
-  return write;
 }
 
 /**
