@@ -47,7 +47,7 @@ export class WorkflowStarter {
   readonly #log: Logger;
   readonly #options: WorkflowStarterOptions;
   // Insertion order of the map is the order workspaces are served in.
-  readonly #queues = new Map<string, QueuedBatch[]>();
+  readonly #queues = new Map<string, { batches: QueuedBatch[]; events: number }>();
   readonly #starting = new Set<string>();
   /** When (performance.now()) each recently served workspace's last start began. */
   readonly #lastStart = new Map<string, number>();
@@ -68,8 +68,12 @@ export class WorkflowStarter {
       return;
     }
     const queue = this.#queues.get(workspaceId);
-    if (queue) queue.push({ batchId, events });
-    else this.#queues.set(workspaceId, [{ batchId, events }]);
+    if (queue) {
+      queue.batches.push({ batchId, events });
+      queue.events += events;
+    } else {
+      this.#queues.set(workspaceId, { batches: [{ batchId, events }], events });
+    }
     this.#queued++;
     this.#pump();
   }
@@ -86,8 +90,7 @@ export class WorkflowStarter {
       if (this.#starting.size >= this.#options.concurrency) return;
       if (this.#starting.has(workspaceId)) continue;
       const wait = (this.#lastStart.get(workspaceId) ?? -Infinity) + this.#options.minIntervalMs - now;
-      const full = queue.reduce((n, b) => n + b.events, 0) >= this.#options.maxEventsPerWorkflow;
-      if (wait > 0 && !full) {
+      if (wait > 0 && queue.events < this.#options.maxEventsPerWorkflow) {
         if (!this.#timers.has(workspaceId)) this.#timers.set(workspaceId, setTimeout(() => { this.#timers.delete(workspaceId); this.#pump(); }, wait));
         continue;
       }
@@ -95,14 +98,16 @@ export class WorkflowStarter {
       this.#timers.delete(workspaceId);
       const batchIds: string[] = [];
       let events = 0;
-      while (queue.length > 0 && (batchIds.length === 0 || events + queue[0]!.events <= this.#options.maxEventsPerWorkflow)) {
-        const next = queue.shift()!;
+      const { batches } = queue;
+      while (batches.length > 0 && (batchIds.length === 0 || events + batches[0]!.events <= this.#options.maxEventsPerWorkflow)) {
+        const next = batches.shift()!;
         batchIds.push(next.batchId);
         events += next.events;
       }
+      queue.events -= events;
       this.#queued -= batchIds.length;
       this.#queues.delete(workspaceId);
-      if (queue.length > 0) this.#queues.set(workspaceId, queue); // the rest waits its turn, behind the others
+      if (batches.length > 0) this.#queues.set(workspaceId, queue); // the rest waits its turn, behind the others
       this.#starting.add(workspaceId);
       this.#lastStart.set(workspaceId, now);
       startIngestWorkflow(this.#client, this.#taskQueue, { workspaceId, batchIds })
