@@ -14,15 +14,15 @@ export interface SliceRange { from: number; to: number; lines: number }
 const CHUNK = 1 << 22;
 
 /**
- * The ranges of consecutive slices of up to `linesPerSlice` lines, after the first `skip` lines.
- * A last line without a newline counts as a line.
+ * The ranges of consecutive slices of up to `linesPerSlice` lines, from byte `from` (a line's
+ * start) on, after the first `skip` lines there. A last line without a newline counts as a line.
  */
-export async function* sliceRanges(path: string, linesPerSlice: number, skip = 0): AsyncGenerator<SliceRange> {
+export async function* sliceRanges(path: string, linesPerSlice: number, skip = 0, from = 0): AsyncGenerator<SliceRange> {
   const file = await open(path, 'r');
   try {
     const chunk = Buffer.allocUnsafe(CHUNK);
-    let offset = 0;
-    let lineStart = 0;
+    let offset = from;
+    let lineStart = from;
     let skipped = 0;
     let sliceStart = -1;
     let lines = 0;
@@ -56,8 +56,7 @@ export async function* sliceRanges(path: string, linesPerSlice: number, skip = 0
 
 /**
  * Reads byte ranges of one file into a buffer it reuses: a returned slice is valid until the next
- * read. The file is opened for each read, so nothing stays open when a reader (or the worker
- * thread holding it) goes away.
+ * read. The file is opened for each read, so nothing stays open when a reader goes away.
  */
 export class RangeReader {
   readonly #path: string;
@@ -72,16 +71,20 @@ export class RangeReader {
     if (this.#buffer.length < length) this.#buffer = Buffer.allocUnsafe(Math.max(length, this.#buffer.length * 2));
     const fd = openSync(this.#path, 'r');
     try {
-      let done = 0;
-      while (done < length) {
-        const n = readSync(fd, this.#buffer, done, length - done, range.from + done);
-        if (n === 0) throw new Error(`the bundle file ended at byte ${range.from + done} while reading up to byte ${range.to}: was it changed while being checked?`);
-        done += n;
-      }
+      readFully(fd, this.#buffer, 0, range.from, range.to);
     } finally {
       closeSync(fd);
     }
     return this.#buffer.subarray(0, length);
+  }
+}
+
+/** Reads the file's bytes [from, to) into `buffer` at `at`. */
+function readFully(fd: number, buffer: Buffer, at: number, from: number, to: number): void {
+  for (let position = from; position < to;) {
+    const n = readSync(fd, buffer, at + position - from, to - position, position);
+    if (n === 0) throw new Error(`the bundle file ended at byte ${position}, before byte ${to}: was it changed while being checked?`);
+    position += n;
   }
 }
 
@@ -97,6 +100,8 @@ export interface RunSlice {
   bytes: Buffer;
   /** Whether it ends where the file does. */
   last: boolean;
+  /** The file offset where it ends (where the next slice starts). */
+  end: number;
 }
 
 /** Bytes read at a time past a slice's nominal end, to find where its last run ends (a run is ~0.6 MB). */
@@ -142,7 +147,7 @@ export class RunSlicer {
     try {
       return this.#slice(k);
     } catch (error) {
-      if (error === TOO_LONG) return { start: -1, bytes: this.#buffer.subarray(0, 0), last: false };
+      if (error === TOO_LONG) return { start: -1, bytes: this.#buffer.subarray(0, 0), last: false, end: -1 };
       throw error;
     } finally {
       closeSync(this.#fd);
@@ -154,12 +159,12 @@ export class RunSlicer {
     const begin = k === 0 ? this.#firstLineAt : this.#cut(k, true);
     const nominalEnd = (k + 1) * this.#sliceBytes;
     // No run starts in [k, k + 1) × sliceBytes (or none is left): the next slice starts where this one would.
-    if (k > 0 && (begin >= nominalEnd || begin === this.#size)) return { start: 0, bytes: this.#buffer.subarray(0, 0), last: begin === this.#size };
+    if (k > 0 && (begin >= nominalEnd || begin === this.#size)) return { start: 0, bytes: this.#buffer.subarray(0, 0), last: begin === this.#size, end: begin };
     this.#startWindowAt(begin);
     this.#load(Math.max(begin, nominalEnd) + OVERRUN);
     const end = this.#cut(k + 1, false);
     const bytes = this.#buffer.subarray(begin - this.#from, end - this.#from);
-    return { start: k === 0 ? 0 : claimedLeafIndex(bytes, 0), bytes, last: end === this.#size };
+    return { start: k === 0 ? 0 : claimedLeafIndex(bytes, 0), bytes, last: end === this.#size, end };
   }
 
   /**
@@ -209,11 +214,8 @@ export class RunSlicer {
       this.#buffer.copy(grown, 0, 0, this.#to - this.#from);
       this.#buffer = grown;
     }
-    while (this.#to < end) {
-      const n = readSync(this.#fd, this.#buffer, this.#to - this.#from, end - this.#to, this.#to);
-      if (n === 0) throw new Error(`the bundle file ended at byte ${this.#to}, before byte ${end}: was it changed while being checked?`);
-      this.#to += n;
-    }
+    readFully(this.#fd, this.#buffer, this.#to - this.#from, this.#to, end);
+    this.#to = end;
   }
 }
 

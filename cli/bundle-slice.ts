@@ -88,7 +88,7 @@ export function checkSlice(header: BundleHeader, start: number, slice: Uint8Arra
  * A slice one thread took and checked: its index, its result (null when it could not be cut, see
  * RunSlicer: the rest of the file is then checked by one thread), and whether it ends the file.
  */
-export interface TakenSlice { k: number; result: SliceResult | null; last: boolean }
+export interface TakenSlice { k: number; result: SliceResult | null; last: boolean; end: number }
 
 /**
  * The loop every verifier thread runs: takes the next slice index from `next` (shared by all
@@ -101,10 +101,10 @@ export function* takeSlices(slicer: RunSlicer, next: Int32Array, header: BundleH
     const slice = slicer.slice(k);
     if (!slice) return;
     if (slice.start < 0) {
-      yield { k, result: null, last: false };
+      yield { k, result: null, last: false, end: -1 };
       return;
     }
-    yield { k, result: checkSlice(header, slice.start, slice.bytes, quiet, k === 0 ? initialPrevious : undefined), last: slice.last };
+    yield { k, result: checkSlice(header, slice.start, slice.bytes, quiet, k === 0 ? initialPrevious : undefined), last: slice.last, end: slice.end };
     if (slice.last) return;
   }
 }

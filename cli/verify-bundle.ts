@@ -81,14 +81,14 @@ async function checkTransaction(o: VerifyOptions, tx: EventProof['transaction'],
 
 interface EventsOutcome { count: number; failed: number; firstEventHash: string | null; lastEventHash: string | null }
 
-/** Checks event lines from line `start` on, in this thread. */
-async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: number, previous: string | null | undefined, prefix: EventsOutcome): Promise<EventsOutcome> {
+/** Checks event lines from line `start` (at byte `from`) on, in this thread. */
+async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: number, from: number, previous: string | null | undefined, prefix: EventsOutcome): Promise<EventsOutcome> {
   const runner = new SliceRunner(header, { start, previousEventHash: previous, quiet: o.quiet });
   const reader = new RangeReader(o.file);
   let failed = prefix.failed;
   // Slices hold whole 256-event runs, so nothing of one slice is pending when the reader's buffer
   // is refilled with the next (only the last, partial run waits for finish()).
-  for await (const range of sliceRanges(o.file, SLICE_LINES, 1 + start)) {
+  for await (const range of sliceRanges(o.file, SLICE_LINES, 0, from)) {
     const done = runner.push(reader.read(range));
     failed += done.failed;
     o.out(done.text);
@@ -117,6 +117,8 @@ async function checkEvents(o: VerifyOptions & { threads: number }, header: Bundl
   const results = new Map<number, TakenSlice>();
   const done: EventsOutcome = { count: 0, failed: 0, firstEventHash: null, lastEventHash: null };
   let joined = 0;
+  /** The file offset where the joined prefix ends. */
+  let joinedEnd = firstLineAt;
   let complete = false;
   let stopped = false;
   let previous: string | null | undefined = initialPrevious;
@@ -130,6 +132,7 @@ async function checkEvents(o: VerifyOptions & { threads: number }, header: Bundl
       const r = ready.result;
       if (r?.count === 0) {
         complete = ready.last;
+        joinedEnd = ready.end;
         continue;
       }
       // A slice that ends inside a run (the next one's first line claims a start it does not
@@ -148,6 +151,7 @@ async function checkEvents(o: VerifyOptions & { threads: number }, header: Bundl
       done.lastEventHash = r.lastEventHash;
       previous = r.lastEventHash;
       complete = ready.last;
+      joinedEnd = ready.end;
     }
   };
   // A worker that fails or exits leaves the slices it took unchecked: the join stops at the
@@ -170,7 +174,7 @@ async function checkEvents(o: VerifyOptions & { threads: number }, header: Bundl
     await Promise.all(workers.map((w) => w.terminate()));
   }
   if (complete) return done;
-  return await checkSequentially(o, header, done.count, previous, done);
+  return await checkSequentially(o, header, done.count, joinedEnd, previous, done);
 }
 
 /** Slices of about this many bytes (~1,600 events of 2.5 kB; always whole runs): small enough that no thread is left finishing a long last slice alone. */
