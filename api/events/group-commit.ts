@@ -1,12 +1,13 @@
 import type { AcceptedEvent } from '../../core/mod.ts';
-import { KeysRevoked, type Receipt } from '../../store/mod.ts';
-import { unauthenticated, unavailable } from '../errors.ts';
+import type { Receipt } from '../../store/mod.ts';
+import { unauthenticated } from '../errors.ts';
 
 /**
  * Writes one group durably and returns a receipt per event (input order), checking the given API
- * keys in the same write (KeysRevoked, and nothing written, when one is revoked).
+ * keys in the same write: when some are revoked, nothing is written and it returns those (a
+ * non-empty subset of `keyIds`). Any other failure is thrown, as the answer to every request.
  */
-export type HandOff = (workspaceId: string, events: AcceptedEvent[], keyIds: string[]) => Promise<Receipt[]>;
+export type HandOff = (workspaceId: string, events: AcceptedEvent[], keyIds: string[]) => Promise<Receipt[] | { revoked: ReadonlySet<string> }>;
 
 interface Waiter { events: AcceptedEvent[]; stamp?: { flushedAt?: number }; keyId?: string; resolve: (r: Receipt[]) => void; reject: (e: unknown) => void }
 interface Lane { waiting: Waiter[]; count: number; inFlight: number; timer?: NodeJS.Timeout }
@@ -95,24 +96,26 @@ export class GroupCommit {
   /** Writes a group; when some of its keys turn out revoked, answers those 401 and writes the rest. */
   async #write(workspaceId: string, group: Waiter[]): Promise<void> {
     const keyIds = [...new Set(group.flatMap((w) => (w.keyId === undefined ? [] : [w.keyId])))];
+    let written: Awaited<ReturnType<HandOff>>;
     try {
-      const receipts = await this.#handOff(workspaceId, group.flatMap((w) => w.events), keyIds);
-      let at = 0;
-      for (const waiter of group) {
-        waiter.resolve(receipts.slice(at, at + waiter.events.length));
-        at += waiter.events.length;
-      }
+      written = await this.#handOff(workspaceId, group.flatMap((w) => w.events), keyIds);
     } catch (error) {
-      const revoked = error instanceof KeysRevoked ? group.filter((w) => w.keyId !== undefined && !error.valid.has(w.keyId)) : [];
-      if (revoked.length === 0) {
-        // (KeysRevoked naming no revoked key of the group cannot happen: revocation is final.)
-        const answer = error instanceof KeysRevoked ? unavailable('The events could not be stored durably; nothing was accepted. Retry the request.') : error;
-        for (const waiter of group) waiter.reject(answer);
-        return;
-      }
-      for (const waiter of revoked) waiter.reject(unauthenticated());
-      const rest = group.filter((w) => !revoked.includes(w));
-      if (rest.length > 0) await this.#write(workspaceId, rest);
+      for (const waiter of group) waiter.reject(error);
+      return;
+    }
+    if (!Array.isArray(written)) {
+      const { revoked } = written;
+      const refused = group.filter((w) => w.keyId !== undefined && revoked.has(w.keyId));
+      for (const waiter of refused) waiter.reject(unauthenticated());
+      const rest = group.filter((w) => !refused.includes(w));
+      if (refused.length === 0) for (const waiter of rest) waiter.reject(new Error('the hand-off reported revoked keys of no request in its group'));
+      else if (rest.length > 0) await this.#write(workspaceId, rest);
+      return;
+    }
+    let at = 0;
+    for (const waiter of group) {
+      waiter.resolve(written.slice(at, at + waiter.events.length));
+      at += waiter.events.length;
     }
   }
 
