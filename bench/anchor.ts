@@ -29,7 +29,8 @@ import type pg from 'pg';
 import { prepareAnchorRun } from '../activities/anchoring/prepare.ts';
 import { confirmAnchorTransaction, sendAnchorTransaction } from '../activities/anchoring/send.ts';
 import { LOCAL_DEV_PRIVATE_KEY, openAnchorChain } from '../activities/mod.ts';
-import { defaultThreads, verifyBundleFile } from '../cli/verify-bundle.ts';
+import { verifyBundleFile } from '../cli/verify-bundle.ts';
+import { defaultThreads } from '../cli/verifier-threads.ts';
 import {
   computeEventHash, formatTimestamp, fromHex, hashLeaf, normalizeTimestamp, parseTimestamp, rootOfHashes, SUBTREE_SIZE, unpackHashes,
   type ChainedEventFields,

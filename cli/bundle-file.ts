@@ -6,7 +6,8 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { claimedLeafIndex, SUBTREE_SIZE } from '../core/bundle/mod.ts';
+import { claimedLeafIndex, SUBTREE_SIZE, verifyBundleHeader, type BundleHeader } from '../core/bundle/mod.ts';
+import type { EventProof } from '../core/mod.ts';
 
 /** A slice: `lines` whole lines in bytes [from, to) of the file, the last one's newline included if present. */
 export interface SliceRange { from: number; to: number; lines: number }
@@ -52,6 +53,32 @@ export async function* sliceRanges(path: string, linesPerSlice: number, skip = 0
   } finally {
     await file.close();
   }
+}
+
+/**
+ * The first line of a bundle or proof file: its text, the offset of the line after it, and what
+ * it holds as JSON.parse reads it (a proof as the API returns it is unwrapped from its `data`);
+ * undefined for an empty file.
+ */
+export async function readFirstLine(path: string): Promise<{ text: string; next: number; value: unknown } | undefined> {
+  for await (const range of sliceRanges(path, 1)) {
+    const bytes = new RangeReader(path).read(range);
+    const text = bytes.toString('utf8', 0, bytes.at(-1) === 10 ? bytes.length - 1 : bytes.length);
+    let value: unknown;
+    try { value = JSON.parse(text); } catch { value = undefined; }
+    return { text, next: range.to, value: (value as { data?: unknown } | undefined)?.data ?? value };
+  }
+  return undefined;
+}
+
+/** Whether a first line's value is a single event's proof (checked as one) rather than a bundle header. */
+export function isEventProof(value: unknown): value is EventProof {
+  return Boolean((value as EventProof | undefined)?.inclusion && (value as EventProof).anchor);
+}
+
+/** The bundle header a first line's value is, when it is one the verifier goes on with (not a proof, not malformed). */
+export function bundleHeaderOf(value: unknown): BundleHeader | undefined {
+  return !isEventProof(value) && !verifyBundleHeader(value as BundleHeader).some((f) => f.code === 'malformed') ? value as BundleHeader : undefined;
 }
 
 /**

@@ -4,8 +4,6 @@
  * migrations, and manage workspaces and API keys.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/mod.ts';
-import { createLogger } from '../log/mod.ts';
 
 const USAGE = `usage: sealtrail <command> [options]
 
@@ -53,13 +51,18 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command, ...rest] = positionals;
   if (values.help || !command) { console.log(USAGE); return command || values.help ? 0 : 2; }
-  const config = loadConfig(process.env);
-  const log = createLogger(config.logLevel, { service: command });
   // Each command loads only its own code: the offline verifier, say, has no use for the
   // service's Temporal worker, and loading everything took about a second.
+  if (command === 'verify-bundle') {
+    // It needs no configuration. Its worker threads start before the rest of the verifier (viem
+    // among it) has loaded, and check slices of the file meanwhile.
+    const started = (await import('./verifier-threads.ts')).startVerifierThreadsEarly(rest[0], values);
+    return await (await import('./verify-bundle.ts')).runVerifyBundleCommand(rest, values, started);
+  }
+  const config = (await import('../config/mod.ts')).loadConfig(process.env);
   switch (command) {
     case 'start': case 'api': case 'worker': case 'migrate':
-      return await (await import('./service.ts')).runServiceCommand(command, config, log);
+      return await (await import('./service.ts')).runServiceCommand(command, config, (await import('../log/mod.ts')).createLogger(config.logLevel, { service: command }));
     case 'workspace':
       return await (await import('./manage.ts')).runWorkspaceCommand(rest, values, config);
     case 'keys':
@@ -70,8 +73,6 @@ async function main(argv: string[]): Promise<number> {
       return await (await import('./anchor.ts')).runBundleCommand(values, config);
     case 'proof':
       return await (await import('./anchor.ts')).runProofCommand(values, config);
-    case 'verify-bundle':
-      return await (await import('./verify-bundle.ts')).runVerifyBundleCommand(rest, values);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -87,7 +88,7 @@ main(process.argv.slice(2)).then((code) => {
   if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`sealtrail: ${(error as Error).message}\n\n${USAGE}`);
     process.exitCode = 2;
-  } else if (error instanceof ConfigError || ['StartupError', 'CliError'].includes((error as { name?: string }).name ?? '')) {
+  } else if (['ConfigError', 'StartupError', 'CliError'].includes((error as { name?: string }).name ?? '')) {
     console.error(`sealtrail: ${(error as Error).message}`);
     process.exitCode = 1;
   } else {

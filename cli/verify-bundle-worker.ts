@@ -1,21 +1,20 @@
-/** A worker thread of `sealtrail verify-bundle`: takes and checks slices of the file until none is left (see takeSlices). */
+/**
+ * A worker thread of `sealtrail verify-bundle`: reads the bundle's header itself (so it can start
+ * before the main thread has), then takes and checks slices of the file until none is left (see
+ * takeSlices). It posts the first line it read first, for the main thread to compare with its own.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { BundleHeader } from '../core/bundle/mod.ts';
-import { RunSlicer } from './bundle-file.ts';
+import { bundleHeaderOf, readFirstLine, RunSlicer } from './bundle-file.ts';
 import { takeSlices } from './bundle-slice.ts';
-
-export interface VerifierWorkerData {
-  header: BundleHeader;
-  quiet: boolean;
-  file: string;
-  firstLineAt: number;
-  sliceBytes: number;
-  /** The next slice index, shared by every thread. */
-  next: Int32Array;
-  initialPrevious: string | null | undefined;
-}
+import type { VerifierWorkerData, WorkerMessage } from './verifier-threads.ts';
 
 const data = workerData as VerifierWorkerData;
-const slicer = new RunSlicer(data.file, data.firstLineAt, data.sliceBytes);
-for (const taken of takeSlices(slicer, data.next, data.header, data.quiet, data.initialPrevious)) parentPort!.postMessage(taken);
-parentPort!.postMessage({ done: true });
+const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+const first = await readFirstLine(data.file);
+post({ first: first?.text ?? null });
+const header = first && bundleHeaderOf(first.value);
+if (header) {
+  const slicer = new RunSlicer(data.file, first.next, data.sliceBytes);
+  for (const taken of takeSlices(slicer, data.next, header, data.quiet, header.previous_anchor?.record.last_event_hash)) post(taken);
+}
+post({ done: true });

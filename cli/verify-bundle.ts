@@ -4,23 +4,22 @@
  * recomputed, every inclusion proof checked, and the global root read from the transaction on
  * the chain itself. One verdict line per event; exit status 0 only when everything holds.
  *
- * Event lines are checked in slices of whole 256-event runs by this thread and worker threads.
- * The file is cut by byte offsets (RunSlicer), so no thread scans it for newlines first; this
+ * Event lines are checked in slices of whole 256-event runs by this thread and worker threads
+ * (./verifier-threads.ts), which read the header themselves: the CLI starts them before this
+ * module loads, so they are at work while it does. The file is cut by byte offsets (RunSlicer), so no thread scans it for newlines first; this
  * thread joins the slices in order (links across them, counts, and that each starts at the line
  * it claims). Should any slice fail, the rest is checked in one thread from that slice on, so
  * every reason is exactly what a sequential check reports.
  */
 import { statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import {
   checkAnchorTransaction, SUBTREE_SIZE, summarizeBundle, verifyBundleHeader, verifyEventProof,
   type BundleHeader, type EventProof, type ProofFailure,
 } from '../core/mod.ts';
 import { openAnchorChain, readAnchorTransaction } from '../activities/anchoring/chain.ts';
-import { RangeReader, RunSlicer, sliceRanges } from './bundle-file.ts';
-import { sliceLines, SliceRunner, takeSlices, type TakenSlice } from './bundle-slice.ts';
-import type { VerifierWorkerData } from './verify-bundle-worker.ts';
+import { isEventProof, RangeReader, readFirstLine, RunSlicer, sliceRanges } from './bundle-file.ts';
+import { SliceRunner, takeSlices, type TakenSlice } from './bundle-slice.ts';
+import { defaultThreads, STOP, VerifierThreads } from './verifier-threads.ts';
 import { CliError } from './errors.ts';
 
 export interface VerifyOptions {
@@ -35,21 +34,12 @@ export interface VerifyOptions {
   out: (text: string) => void;
   /** The worker threads' module; only tests change it (to one that fails). */
   workerModule?: URL;
-  /** Bytes per slice ({@link SLICE_BYTES}); tests make them small. */
+  /** Bytes per slice (SLICE_BYTES of ./verifier-threads.ts) when the threads are started here; tests make them small. */
   sliceBytes?: number;
 }
 
 /** Lines per read when the rest of a bundle is checked in this thread alone: whole 256-event runs. */
 const SLICE_LINES = 8 * 256;
-
-/** The file's first line, and the offset of the line after it. */
-async function firstLine(path: string): Promise<{ text: string; next: number } | undefined> {
-  for await (const range of sliceRanges(path, 1)) {
-    const [line] = sliceLines(new RangeReader(path).read(range));
-    return line && { text: line.toString('utf8'), next: range.to };
-  }
-  return undefined;
-}
 
 function printFailures(out: (t: string) => void, what: string, failures: readonly { code: string; message: string }[], okText: string): void {
   if (failures.length === 0) out(`${what}: ok${okText ? ` (${okText})` : ''}\n`);
@@ -103,22 +93,20 @@ async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: 
 }
 
 /**
- * Checks event lines on `threads` threads, this one included, while every slice is clean (see
- * the file comment). Every thread takes the next slice when it is free (takeSlices), so none
- * waits for another to hand it work; this thread joins the results in order. This thread starts
- * at once, so the others' start-up (loading the code) overlaps with work instead of delaying it.
+ * Checks event lines on the given threads and this one while every slice is clean (see the file
+ * comment). Every thread takes the next slice when it is free (takeSlices), so none waits for
+ * another to hand it work; this thread joins the results in order. The worker threads may have
+ * started long before (see VerifierThreads), and this thread starts at once, so their start-up
+ * (loading the code) overlaps with work instead of delaying it.
  */
-async function checkEvents(o: VerifyOptions & { threads: number }, header: BundleHeader, firstLineAt: number): Promise<EventsOutcome> {
+async function checkEvents(o: VerifyOptions, header: BundleHeader, first: { text: string; next: number }, threads: VerifierThreads): Promise<EventsOutcome> {
   const initialPrevious = header.previous_anchor?.record.last_event_hash;
-  const sliceBytes = o.sliceBytes ?? SLICE_BYTES;
-  const next = new Int32Array(new SharedArrayBuffer(4));
-  const workerData: VerifierWorkerData = { header, quiet: o.quiet, file: o.file, firstLineAt, sliceBytes, next, initialPrevious };
-  const workers = Array.from({ length: o.threads - 1 }, () => new Worker(o.workerModule ?? WORKER_MODULE, { workerData }));
-  const results = new Map<number, TakenSlice>();
+  const next = threads.next;
   const done: EventsOutcome = { count: 0, failed: 0, firstEventHash: null, lastEventHash: null };
+  const results = new Map<number, TakenSlice>();
   let joined = 0;
   /** The file offset where the joined prefix ends. */
-  let joinedEnd = firstLineAt;
+  let joinedEnd = first.next;
   let complete = false;
   let stopped = false;
   let previous: string | null | undefined = initialPrevious;
@@ -154,44 +142,42 @@ async function checkEvents(o: VerifyOptions & { threads: number }, header: Bundl
       joinedEnd = ready.end;
     }
   };
-  // A worker that fails or exits leaves the slices it took unchecked: the join stops at the
-  // first of them, and everything from there is checked again in this thread.
-  const onWorker = (worker: Worker) => new Promise<void>((resolve) => {
-    worker.on('message', (m: TakenSlice | { done: true }) => ('done' in m ? resolve() : join(m)));
-    worker.on('error', () => resolve());
-    worker.on('exit', () => resolve());
-  });
   const onThisThread = async () => {
-    for (const taken of takeSlices(new RunSlicer(o.file, firstLineAt, sliceBytes), next, header, o.quiet, initialPrevious)) {
+    for (const taken of takeSlices(new RunSlicer(o.file, first.next, threads.sliceBytes), next, header, o.quiet, initialPrevious)) {
       join(taken);
       // Lets the workers' results in between slices.
       await new Promise((resolve) => setImmediate(resolve));
     }
   };
+  // A worker that fails or exits leaves the slices it took unchecked: the join stops at the
+  // first of them, and everything from there is checked again in this thread.
   try {
-    await Promise.all([onThisThread(), ...workers.map(onWorker)]);
+    await Promise.all([onThisThread(), threads.run(first.text, join)]);
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await threads.stop();
   }
   if (complete) return done;
   return await checkSequentially(o, header, done.count, joinedEnd, previous, done);
 }
 
-/** Slices of about this many bytes (~1,600 events of 2.5 kB; always whole runs): small enough that no thread is left finishing a long last slice alone. */
-const SLICE_BYTES = 4 << 20;
-/** Set as the next slice index to stop every thread. */
-const STOP = 1 << 30;
+/**
+ * Verifies a bundle file; returns the exit status (0 valid, 1 invalid). `threads`: worker threads
+ * already started for this file (the CLI starts them before loading this module); by default
+ * they are started here, first thing.
+ */
+export async function verifyBundleFile(o: VerifyOptions, threads?: VerifierThreads): Promise<number> {
+  threads ??= new VerifierThreads({ file: o.file, threads: o.threads ?? defaultThreads(statSync(o.file).size), quiet: o.quiet, sliceBytes: o.sliceBytes, workerModule: o.workerModule });
+  try {
+    return await verifyStartedFile(o, threads);
+  } finally {
+    await threads.stop();
+  }
+}
 
-const WORKER_MODULE = new URL('./verify-bundle-worker.ts', import.meta.url);
-
-/** Verifies a bundle file; returns the exit status (0 valid, 1 invalid). */
-export async function verifyBundleFile(o: VerifyOptions): Promise<number> {
-  const first = await firstLine(o.file);
-  let parsed: unknown;
-  try { parsed = first === undefined ? undefined : JSON.parse(first.text); } catch { parsed = undefined; }
-  const unwrapped = (parsed as { data?: unknown } | undefined)?.data ?? parsed;
-  if ((unwrapped as EventProof | undefined)?.inclusion && (unwrapped as EventProof).anchor) return await verifyProof(o, unwrapped as EventProof);
-  const header = unwrapped as BundleHeader;
+async function verifyStartedFile(o: VerifyOptions, threads: VerifierThreads): Promise<number> {
+  const first = await readFirstLine(o.file);
+  if (isEventProof(first?.value)) return await verifyProof(o, first.value);
+  const header = first?.value as BundleHeader;
   const headerFailures: ProofFailure[] = verifyBundleHeader(header);
   if (headerFailures.some((f) => f.code === 'malformed')) {
     printFailures(o.out, 'header', headerFailures, '');
@@ -205,8 +191,7 @@ export async function verifyBundleFile(o: VerifyOptions): Promise<number> {
   let txText = '';
   const transaction = checkTransaction({ ...o, out: (text) => { txText += text; } }, header.transaction, header.global.root, header.global.tree_size, record.period_start.slice(0, 10));
   transaction.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-  const threads = o.threads ?? defaultThreads(statSync(o.file).size);
-  const events = await checkEvents({ ...o, threads }, header, first!.next);
+  const events = await checkEvents(o, header, first!, threads);
   const bundleFailures = summarizeBundle(record, events);
   printFailures(o.out, 'bundle', bundleFailures, `${events.count} of ${record.events_count} events, first and last as anchored${header.previous_anchor ? `, linked to previous anchor ${header.previous_anchor.id}` : ''}`);
 
@@ -228,20 +213,16 @@ async function verifyProof(o: VerifyOptions, proof: EventProof): Promise<number>
   return valid ? 0 : 1;
 }
 
-/**
- * Threads by default for a bundle of `bytes`: the cores there are (at most 4) from
- * WORKER_MIN_BYTES on, one below, where starting a worker (loading the verifier's code, ~0.2 s)
- * costs more than it saves. Measured on 2 cores: 48 MB (20,000 events) 0.25 s in one thread,
- * 0.31 s in two; 256 MB (100,000 events) 0.73 s and 0.59 s.
- */
-export function defaultThreads(bytes = Infinity): number {
-  return bytes < WORKER_MIN_BYTES ? 1 : Math.min(4, availableParallelism());
+/** `sealtrail verify-bundle <file> --rpc URL [...]`: parses flags, runs, returns the exit status. */
+export async function runVerifyBundleCommand(args: string[], flags: { rpc?: string; signer?: string; quiet?: boolean; threads?: string; 'min-confirmations'?: string }, started?: VerifierThreads): Promise<number> {
+  try {
+    return await runCommand(args, flags, started);
+  } finally {
+    await started?.stop();
+  }
 }
 
-const WORKER_MIN_BYTES = 128 * 1024 * 1024;
-
-/** `sealtrail verify-bundle <file> --rpc URL [...]`: parses flags, runs, returns the exit status. */
-export async function runVerifyBundleCommand(args: string[], flags: { rpc?: string; signer?: string; quiet?: boolean; threads?: string; 'min-confirmations'?: string }): Promise<number> {
+async function runCommand(args: string[], flags: Parameters<typeof runVerifyBundleCommand>[1], started: VerifierThreads | undefined): Promise<number> {
   const [file] = args;
   const usage = 'usage: sealtrail verify-bundle <file> --rpc URL [--signer 0x…] [--min-confirmations N] [--threads N] [--quiet]';
   if (!file || !flags.rpc) throw new CliError(`${usage}\n(the transaction is read from the chain itself: --rpc names any node of that chain you trust)`);
@@ -261,7 +242,7 @@ export async function runVerifyBundleCommand(args: string[], flags: { rpc?: stri
     return await verifyBundleFile({
       file, rpc: flags.rpc, signer: flags.signer, quiet: flags.quiet ?? false, out,
       threads: flags.threads === undefined ? undefined : count(flags.threads, 1, 'threads'), minConfirmations: count(flags['min-confirmations'], 1, 'min-confirmations'),
-    });
+    }, started);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`no such file: ${file}`);
     throw error;

@@ -220,13 +220,13 @@ describe('sealtrail verify-bundle', () => {
     expect([first.start, first.bytes.length < MAX_SLICE_FACTOR * 50_000]).toEqual([0, true]);
   });
 
-  it('reaches the same verdicts when a worker thread fails or exits, by checking the rest in this thread', async () => {
+  it('reaches the same verdicts when a worker thread fails, exits, or read another first line, by checking the rest in this thread', async () => {
     const damaged = edit(bundle1, 1 + 4200, (l) => { l.event.action = 'document.restored'; });
     for (const lines of [bundle1, damaged]) {
       const expected = await runInProcess(lines, { threads: 1 });
-      for (const failing of ['throws-on-second-slice.ts', 'exits-at-once.ts']) {
+      for (const failing of ['throws-on-second-slice.ts', 'exits-at-once.ts', 'reads-another-first-line.ts']) {
         const workerModule = new URL(`./support/failing-workers/${failing}`, import.meta.url);
-        await expect(runInProcess(lines, { threads: 3, sliceBytes: 333_333, workerModule })).resolves.toEqual(expected);
+        await expect(runInProcess(lines, { threads: 3, sliceBytes: 60_000, workerModule })).resolves.toEqual(expected);
       }
     }
     expect((await runInProcess(damaged, { threads: 1 })).out).toContain(`FAIL 4200 ${day1[4200]!.id}: hash_mismatch`);
