@@ -68,8 +68,6 @@ export class VerifierThreads {
     });
   }
 
-  get size(): number { return this.#workers.length + 1; }
-
   /**
    * Hands every slice the workers took (so far and from now on) to `join`, and resolves once each
    * worker is done, failed or exited. A worker that read another first line than `firstLine` (the
