@@ -13,15 +13,15 @@ export interface InboxWrite {
 }
 
 /**
- * Thrown by {@link writeInboxBatch} when an API key it was to check is revoked (or gone): nothing
- * was written. `valid` holds those of the keys that are still valid.
+ * Thrown by {@link writeInboxBatch} when API keys it was to check are revoked (or gone): nothing
+ * was written. `revoked` holds those keys, never none of them.
  */
 export class KeysRevoked extends Error {
   override name = 'KeysRevoked';
-  readonly valid: ReadonlySet<string>;
-  constructor(valid: ReadonlySet<string>) {
+  readonly revoked: ReadonlySet<string>;
+  constructor(revoked: ReadonlySet<string>) {
     super('an API key of this write is revoked');
-    this.valid = valid;
+    this.revoked = revoked;
   }
 }
 
@@ -30,9 +30,9 @@ export class KeysRevoked extends Error {
  * An idempotency key seen before in the workspace (committed by anyone, or earlier in this same
  * list) makes its event a duplicate: it is not stored, and its receipt carries the original id.
  * Nothing is written when the transaction fails, so the caller may answer 503 and a retry is safe.
- * `keyIds` are API keys to check in the very write (requests whose key was not looked up on
- * arrival, see api/auth.ts): if one is revoked, nothing is written and {@link KeysRevoked} says
- * which are still valid.
+ * `requestKeyIds` are API keys to check in the very write (requests whose key was not looked up
+ * on arrival, see api/auth.ts; repeats allowed): if some are revoked, nothing is written and
+ * {@link KeysRevoked} names them.
  */
 export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceId: string, events: readonly AcceptedEvent[], requestKeyIds: readonly string[] = []): Promise<InboxWrite> {
   const keyIds = [...new Set(requestKeyIds)]; // counted against the valid ones below
@@ -49,14 +49,19 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
   // Without idempotency keys there is one statement to run, and a statement is atomic on its own:
   // one round trip instead of BEGIN, INSERT, COMMIT.
   if (firstByKey.size === 0) {
-    if (!await insertBatch(pool, batchId, workspaceId, events, keyIds)) throw new KeysRevoked(await validKeys(pool, keyIds));
+    if (!await insertBatch(pool, batchId, workspaceId, events, keyIds)) {
+      // Some key was revoked, and stays so (revocation is final), so this finds it; should a key
+      // come back all the same, the write just failed (and may be retried).
+      const revoked = await revokedKeys(pool, keyIds);
+      throw revoked.size > 0 ? new KeysRevoked(revoked) : new Error('the inbox write was refused, yet every API key of it is valid');
+    }
     return { receipts, stored: events.length };
   }
 
   return await inTransaction(pool, async (client) => {
     // With idempotency keys the write is several statements: the keys are checked by the first.
-    const valid = await validKeys(client, keyIds);
-    if (valid.size !== keyIds.length) throw new KeysRevoked(valid); // rolls back: nothing written
+    const revoked = await revokedKeys(client, keyIds);
+    if (revoked.size > 0) throw new KeysRevoked(revoked); // rolls back: nothing written
     {
       // Sorted, so concurrent hand-offs sharing keys take their locks in one order (no deadlock).
       const keys = [...firstByKey.keys()].sort();
@@ -91,19 +96,22 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
  * statement, so an accepted write and the key's check are one); false when it inserted nothing.
  */
 async function insertBatch(db: pg.Pool | pg.PoolClient, batchId: string, workspaceId: string, events: readonly AcceptedEvent[], keyIds: readonly string[]): Promise<boolean> {
+  const values = [batchId, workspaceId, events.length, events.map((e) => e.id), JSON.stringify(events)];
   const { rowCount } = await db.query(
     `INSERT INTO ingest_batches (id, workspace_id, events_count, event_ids, events)
-     SELECT $1, $2, $3, $4::uuid[], $5::jsonb
-      WHERE (SELECT count(*) FROM api_keys WHERE id = ANY($6::uuid[]) AND revoked_at IS NULL) = cardinality($6::uuid[])`,
-    [batchId, workspaceId, events.length, events.map((e) => e.id), JSON.stringify(events), keyIds],
+     SELECT $1, $2, $3, $4::uuid[], $5::jsonb${keyIds.length === 0 ? '' : `
+      WHERE (SELECT count(*) FROM api_keys WHERE id = ANY($6::uuid[]) AND revoked_at IS NULL) = cardinality($6::uuid[])`}`,
+    keyIds.length === 0 ? values : [...values, keyIds],
   );
   return rowCount === 1;
 }
 
-async function validKeys(db: pg.Pool | pg.PoolClient, keyIds: readonly string[]): Promise<Set<string>> {
+/** Those of `keyIds` that are not valid API keys (revoked, or gone). */
+async function revokedKeys(db: pg.Pool | pg.PoolClient, keyIds: readonly string[]): Promise<Set<string>> {
   if (keyIds.length === 0) return new Set();
   const { rows } = await db.query<{ id: string }>('SELECT id FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL', [keyIds]);
-  return new Set(rows.map((r) => r.id));
+  const valid = new Set(rows.map((r) => r.id));
+  return new Set(keyIds.filter((id) => !valid.has(id)));
 }
 
 export interface PendingBatch { id: string; workspace_id: string }

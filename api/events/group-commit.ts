@@ -95,7 +95,7 @@ export class GroupCommit {
 
   /** Writes a group; when some of its keys turn out revoked, answers those 401 and writes the rest. */
   async #write(workspaceId: string, group: Waiter[]): Promise<void> {
-    const keyIds = [...new Set(group.flatMap((w) => (w.keyId === undefined ? [] : [w.keyId])))];
+    const keyIds = group.flatMap((w) => (w.keyId === undefined ? [] : [w.keyId]));
     let written: Awaited<ReturnType<HandOff>>;
     try {
       written = await this.#handOff(workspaceId, group.flatMap((w) => w.events), keyIds);
@@ -104,12 +104,13 @@ export class GroupCommit {
       return;
     }
     if (!Array.isArray(written)) {
-      const { revoked } = written;
-      const refused = group.filter((w) => w.keyId !== undefined && revoked.has(w.keyId));
-      for (const waiter of refused) waiter.reject(unauthenticated());
-      const rest = group.filter((w) => !refused.includes(w));
-      if (refused.length === 0) for (const waiter of rest) waiter.reject(new Error('the hand-off reported revoked keys of no request in its group'));
-      else if (rest.length > 0) await this.#write(workspaceId, rest);
+      const rest: Waiter[] = [];
+      for (const waiter of group) {
+        if (waiter.keyId !== undefined && written.revoked.has(waiter.keyId)) waiter.reject(unauthenticated());
+        else rest.push(waiter);
+      }
+      // The revoked keys are some of the group's (see HandOff), so `rest` is smaller each time.
+      if (rest.length > 0) await this.#write(workspaceId, rest);
       return;
     }
     let at = 0;

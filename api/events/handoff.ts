@@ -19,10 +19,7 @@ export function createHandOff({ pool, starter, log }: HandOffDeps): HandOff {
     try {
       write = await writeInboxBatch(pool, batchId, workspaceId, events, keyIds);
     } catch (error) {
-      // The group commit answers those requests 401 and writes the others. (Revocation is final,
-      // so a key valid when its request arrived and not valid now is revoked.)
-      const revoked = error instanceof KeysRevoked ? new Set(keyIds.filter((id) => !error.valid.has(id))) : undefined;
-      if (revoked && revoked.size > 0) return { revoked };
+      if (error instanceof KeysRevoked) return { revoked: error.revoked }; // the group commit answers those 401 and writes the rest
       log.error('hand-off failed', { workspaceId, batchId, events: events.length, error });
       throw unavailable('The events could not be stored durably; nothing was accepted. Retry the request.');
     }
