@@ -1,7 +1,6 @@
-import { hash } from 'node:crypto';
 import type { Middleware, Next, ParameterizedContext } from 'koa';
 import type pg from 'pg';
-import { authenticateApiKey, grants, recordApiKeyUse, type Permission, type Principal } from '../store/mod.ts';
+import { apiKeyDigest, authenticateApiKey, grants, recordApiKeyUse, type Permission, type Principal } from '../store/mod.ts';
 import { forbidden, unauthenticated } from './errors.ts';
 import type { TimingState } from './timing.ts';
 
@@ -42,10 +41,11 @@ export function requireKey(pool: pg.Pool, permission: Permission, options: { ove
   return async (ctx, next) => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
     const key = match?.[1];
-    const id = key === undefined ? undefined : hash('sha256', key, 'hex');
+    const digest = key === undefined ? undefined : apiKeyDigest(key);
+    const id = digest?.toString('hex');
     const known = id === undefined ? undefined : seenKeys(pool).get(id);
     if (options.overlap && known && grants(known.permissions, permission)) {
-      await overlapped(ctx, next, { pool, key: key!, id: id!, known, permission });
+      await overlapped(ctx, next, { pool, key: key!, digest: digest!, id: id!, known, permission });
       return;
     }
     if (options.checkAtWrite && known && grants(known.permissions, permission)) {
@@ -61,7 +61,7 @@ export function requireKey(pool: pg.Pool, permission: Permission, options: { ove
       }
       return;
     }
-    const principal = key === undefined ? undefined : await authenticateApiKey(pool, key);
+    const principal = key === undefined ? undefined : await authenticateApiKey(pool, key, digest);
     if (!principal) throw unauthenticated();
     if (!grants(principal.permissions, permission)) throw lacks(permission);
     const keys = seenKeys(pool);
@@ -78,8 +78,8 @@ export function requireKey(pool: pg.Pool, permission: Permission, options: { ove
  * When it did not, nothing the handler did shows (neither its body nor its headers), the key is
  * forgotten as soon as its check fails, and the answer is the one a first request would get.
  */
-async function overlapped(ctx: ParameterizedContext<AuthState>, next: Next, o: { pool: pg.Pool; key: string; id: string; known: Principal; permission: Permission }): Promise<void> {
-  const check = authenticateApiKey(o.pool, o.key).then((checked) => {
+async function overlapped(ctx: ParameterizedContext<AuthState>, next: Next, o: { pool: pg.Pool; key: string; digest: Buffer; id: string; known: Principal; permission: Permission }): Promise<void> {
+  const check = authenticateApiKey(o.pool, o.key, o.digest).then((checked) => {
     if (!sameKey(checked, o.known) || !grants(checked!.permissions, o.permission)) seenKeys(o.pool).delete(o.id);
     return checked;
   });

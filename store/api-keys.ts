@@ -24,7 +24,8 @@ export interface CreatedApiKey extends ApiKeyRecord { key: string }
 /** What a valid key grants: its workspace and permissions. */
 export interface Principal { keyId: string; workspaceId: string; permissions: Permission[] }
 
-function secretHash(key: string): Buffer {
+/** The SHA-256 of a whole key: what is stored of it, and what a caller may cache it by. */
+export function apiKeyDigest(key: string): Buffer {
   return hash('sha256', key, 'buffer');
 }
 
@@ -52,7 +53,7 @@ export async function createApiKey(
         `INSERT INTO api_keys (id, workspace_id, name, prefix, secret_hash, permissions)
          VALUES ($1, $2, $3, $4, $5, $6)
          RETURNING id, workspace_id, name, prefix, permissions, created_at, last_used_at, revoked_at`,
-        [crypto.randomUUID(), input.workspaceId, input.name, key.slice(0, LOOKUP_LENGTH), secretHash(key), [...new Set(input.permissions)]],
+        [crypto.randomUUID(), input.workspaceId, input.name, key.slice(0, LOOKUP_LENGTH), apiKeyDigest(key), [...new Set(input.permissions)]],
       );
       return { ...rows[0]!, key };
     } catch (error) {
@@ -83,9 +84,10 @@ export async function revokeApiKey(pool: pg.Pool, workspaceId: string, keyId: st
 
 /**
  * Resolves a presented key to its principal, or undefined for a malformed, unknown or revoked key.
- * Every call reads the database, so a revocation takes effect on the very next request.
+ * Every call reads the database, so a revocation takes effect on the very next request. `digest`:
+ * the key's {@link apiKeyDigest}, when the caller has it already.
  */
-export async function authenticateApiKey(pool: pg.Pool, key: string): Promise<Principal | undefined> {
+export async function authenticateApiKey(pool: pg.Pool, key: string, digest = apiKeyDigest(key)): Promise<Principal | undefined> {
   if (!key.startsWith(KEY_PREFIX) || key.length < LOOKUP_LENGTH || key.length > 128) return undefined;
   const { rows } = await pool.query<{ id: string; workspace_id: string; permissions: Permission[]; secret_hash: Buffer; last_used_at: string | null }>(
     `SELECT id, workspace_id, permissions, secret_hash, last_used_at
@@ -93,7 +95,7 @@ export async function authenticateApiKey(pool: pg.Pool, key: string): Promise<Pr
     [key.slice(0, LOOKUP_LENGTH)],
   );
   const row = rows[0];
-  if (!row || !timingSafeEqual(row.secret_hash, secretHash(key))) return undefined;
+  if (!row || !timingSafeEqual(row.secret_hash, digest)) return undefined;
   recordUse(pool, row.id, row.last_used_at === null ? 0 : Date.parse(row.last_used_at));
   return { keyId: row.id, workspaceId: row.workspace_id, permissions: row.permissions };
 }
@@ -116,9 +118,9 @@ function recordUse(pool: pg.Pool, keyId: string, lastUsedAt: number): void {
   const last = Math.max(lastUsedAt, refreshed.get(keyId) ?? 0);
   if (refreshed.size >= 10_000) refreshed.clear();
   if (now - last < USE_RECORD_INTERVAL_MS) {
-    refreshed.set(keyId, last);
+    if (last !== refreshed.get(keyId)) refreshed.set(keyId, last);
     return;
   }
   refreshed.set(keyId, now);
-  pool.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1', [keyId]).catch(() => {});
+  pool.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND revoked_at IS NULL', [keyId]).catch(() => {});
 }

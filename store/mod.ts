@@ -3,7 +3,7 @@ export { createPool, inTransaction, isoFromPgTimestamp, type Pool, type PoolClie
 export { migrate, MIGRATIONS_DIR, type AppliedMigration } from './migrate.ts';
 export { createWorkspace, findWorkspace, listWorkspaces, type Workspace } from './workspaces.ts';
 export {
-  authenticateApiKey, createApiKey, grants, listApiKeys, PERMISSIONS, recordApiKeyUse, revokeApiKey,
+  apiKeyDigest, authenticateApiKey, createApiKey, grants, listApiKeys, PERMISSIONS, recordApiKeyUse, revokeApiKey,
   type ApiKeyRecord, type CreatedApiKey, type Permission, type Principal,
 } from './api-keys.ts';
 export { findPendingBatches, isQueued, KeysRevoked, writeInboxBatch, type InboxWrite, type PendingBatch, type Receipt, type ReceiptStatus } from './inbox.ts';
