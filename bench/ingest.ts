@@ -171,7 +171,7 @@ function inboxWaitSampler(stack: BenchStack): () => Promise<Record<string, numbe
       for (const { wait, n } of rows) counts[wait] = (counts[wait] ?? 0) + n;
       await new Promise((r) => setTimeout(r, 5));
     }
-  })();
+  })().catch((error: unknown) => { counts[`sampling failed: ${(error as Error).message}`] = 1; }); // never an unhandled rejection mid-run
   return async () => {
     running = false;
     await loop;
