@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { claimedLeafIndex, SUBTREE_SIZE, verifyBundleHeader, type BundleHeader } from '../core/bundle/mod.ts';
+import { claimedLeafIndex, malformedBundleHeader, SUBTREE_SIZE, type BundleHeader } from '../core/bundle/mod.ts';
 import type { EventProof } from '../core/mod.ts';
 
 /** A slice: `lines` whole lines in bytes [from, to) of the file, the last one's newline included if present. */
@@ -16,15 +16,14 @@ const CHUNK = 1 << 22;
 
 /**
  * The ranges of consecutive slices of up to `linesPerSlice` lines, from byte `from` (a line's
- * start) on, after the first `skip` lines there. A last line without a newline counts as a line.
+ * start) on. A last line without a newline counts as a line.
  */
-export async function* sliceRanges(path: string, linesPerSlice: number, skip = 0, from = 0): AsyncGenerator<SliceRange> {
+export async function* sliceRanges(path: string, linesPerSlice: number, from = 0): AsyncGenerator<SliceRange> {
   const file = await open(path, 'r');
   try {
     const chunk = Buffer.allocUnsafe(CHUNK);
     let offset = from;
     let lineStart = from;
-    let skipped = 0;
     let sliceStart = -1;
     let lines = 0;
     for (;;) {
@@ -35,7 +34,6 @@ export async function* sliceRanges(path: string, linesPerSlice: number, skip = 0
         pos = nl + 1;
         const start = lineStart;
         lineStart = offset + pos;
-        if (skipped < skip) { skipped++; continue; }
         if (sliceStart < 0) sliceStart = start;
         if (++lines === linesPerSlice) {
           yield { from: sliceStart, to: lineStart, lines };
@@ -45,7 +43,7 @@ export async function* sliceRanges(path: string, linesPerSlice: number, skip = 0
       }
       offset += bytesRead;
     }
-    if (lineStart < offset && skipped >= skip) {
+    if (lineStart < offset) {
       if (sliceStart < 0) sliceStart = lineStart;
       lines++;
     }
@@ -60,15 +58,25 @@ export async function* sliceRanges(path: string, linesPerSlice: number, skip = 0
  * it holds as JSON.parse reads it (a proof as the API returns it is unwrapped from its `data`);
  * undefined for an empty file.
  */
-export async function readFirstLine(path: string): Promise<{ text: string; next: number; value: unknown } | undefined> {
-  for await (const range of sliceRanges(path, 1)) {
-    const bytes = new RangeReader(path).read(range);
-    const text = bytes.toString('utf8', 0, bytes.at(-1) === 10 ? bytes.length - 1 : bytes.length);
-    let value: unknown;
-    try { value = JSON.parse(text); } catch { value = undefined; }
-    return { text, next: range.to, value: (value as { data?: unknown } | undefined)?.data ?? value };
+export function readFirstLine(path: string): { text: string; next: number; value: unknown } | undefined {
+  const fd = openSync(path, 'r');
+  let buffer = Buffer.allocUnsafe(1 << 16);
+  let size = 0;
+  let newline = -1;
+  try {
+    for (let n = -1; newline < 0 && n !== 0; newline = buffer.subarray(0, size).indexOf(10, size - n)) {
+      if (size === buffer.length) buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
+      n = readSync(fd, buffer, size, buffer.length - size, size);
+      size += n;
+    }
+  } finally {
+    closeSync(fd);
   }
-  return undefined;
+  if (size === 0) return undefined;
+  const text = buffer.toString('utf8', 0, newline < 0 ? size : newline);
+  let value: unknown;
+  try { value = JSON.parse(text); } catch { value = undefined; }
+  return { text, next: newline < 0 ? size : newline + 1, value: (value as { data?: unknown } | undefined)?.data ?? value };
 }
 
 /** Whether a first line's value is a single event's proof (checked as one) rather than a bundle header. */
@@ -78,7 +86,7 @@ export function isEventProof(value: unknown): value is EventProof {
 
 /** The bundle header a first line's value is, when it is one the verifier goes on with (not a proof, not malformed). */
 export function bundleHeaderOf(value: unknown): BundleHeader | undefined {
-  return !isEventProof(value) && !verifyBundleHeader(value as BundleHeader).some((f) => f.code === 'malformed') ? value as BundleHeader : undefined;
+  return !isEventProof(value) && !malformedBundleHeader(value as BundleHeader) ? value as BundleHeader : undefined;
 }
 
 /**

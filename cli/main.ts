@@ -56,8 +56,13 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'verify-bundle') {
     // It needs no configuration. Its worker threads start before the rest of the verifier (viem
     // among it) has loaded, and check slices of the file meanwhile.
-    const started = (await import('./verifier-threads.ts')).startVerifierThreadsEarly(rest[0], values);
-    return await (await import('./verify-bundle.ts')).runVerifyBundleCommand(rest, values, started);
+    const verify = (await import('./verify-bundle-args.ts')).parseVerifyArgs(rest, values);
+    const started = (await import('./verifier-threads.ts')).startVerifierThreadsEarly(verify);
+    try {
+      return await (await import('./verify-bundle.ts')).runVerifyBundleCommand(verify, started);
+    } finally {
+      await started?.stop();
+    }
   }
   const config = (await import('../config/mod.ts')).loadConfig(process.env);
   switch (command) {

@@ -98,18 +98,15 @@ export class VerifierThreads {
 }
 
 /**
- * For the CLI: starts the worker threads `sealtrail verify-bundle <file>` will use, before the
- * verifier's code loads; undefined when the arguments are not right (the command then says why).
+ * For the CLI: starts the worker threads `sealtrail verify-bundle` will use, before the
+ * verifier's code loads; undefined when the file cannot be read (the command then says why).
  */
-export function startVerifierThreadsEarly(file: string | undefined, flags: { rpc?: string; quiet?: boolean; threads?: string }): VerifierThreads | undefined {
-  if (!file || !flags.rpc) return undefined;
-  const threads = flags.threads === undefined ? undefined : Number(flags.threads);
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) return undefined;
+export function startVerifierThreadsEarly(a: { file: string; quiet: boolean; threads?: number }): VerifierThreads | undefined {
   let bytes: number;
   try {
-    bytes = statSync(file).size;
+    bytes = statSync(a.file).size;
   } catch {
     return undefined;
   }
-  return new VerifierThreads({ file, threads: threads ?? defaultThreads(bytes), quiet: flags.quiet ?? false });
+  return new VerifierThreads({ file: a.file, threads: a.threads ?? defaultThreads(bytes), quiet: a.quiet });
 }

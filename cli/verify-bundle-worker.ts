@@ -10,7 +10,7 @@ import type { VerifierWorkerData, WorkerMessage } from './verifier-threads.ts';
 
 const data = workerData as VerifierWorkerData;
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
-const first = await readFirstLine(data.file);
+const first = readFirstLine(data.file);
 post({ first: first?.text ?? null });
 const header = first && bundleHeaderOf(first.value);
 if (header) {

@@ -21,16 +21,10 @@ import { isEventProof, RangeReader, readFirstLine, RunSlicer, sliceRanges } from
 import { SliceRunner, takeSlices, type TakenSlice } from './bundle-slice.ts';
 import { defaultThreads, STOP, VerifierThreads } from './verifier-threads.ts';
 import { CliError } from './errors.ts';
+import type { VerifyArgs } from './verify-bundle-args.ts';
 
-export interface VerifyOptions {
-  file: string;
-  rpc: string;
-  /** Require this sender instead of the one the bundle names. */
-  signer?: string;
-  quiet: boolean;
-  /** Threads checking event lines, this one included; `undefined`: see {@link defaultThreads}. */
-  threads: number | undefined;
-  minConfirmations: number;
+/** The command's arguments (`signer`: require this sender instead of the one the bundle names; `threads`: see defaultThreads when unset), and: */
+export interface VerifyOptions extends VerifyArgs {
   out: (text: string) => void;
   /** The worker threads' module; only tests change it (to one that fails). */
   workerModule?: URL;
@@ -78,7 +72,7 @@ async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: 
   let failed = prefix.failed;
   // Slices hold whole 256-event runs, so nothing of one slice is pending when the reader's buffer
   // is refilled with the next (only the last, partial run waits for finish()).
-  for await (const range of sliceRanges(o.file, SLICE_LINES, 0, from)) {
+  for await (const range of sliceRanges(o.file, SLICE_LINES, from)) {
     const done = runner.push(reader.read(range));
     failed += done.failed;
     o.out(done.text);
@@ -162,20 +156,20 @@ async function checkEvents(o: VerifyOptions, header: BundleHeader, first: { text
 
 /**
  * Verifies a bundle file; returns the exit status (0 valid, 1 invalid). `threads`: worker threads
- * already started for this file (the CLI starts them before loading this module); by default
- * they are started here, first thing.
+ * already started for this file (the CLI starts them before loading this module, and stops
+ * them); by default they are started here, first thing.
  */
-export async function verifyBundleFile(o: VerifyOptions, threads?: VerifierThreads): Promise<number> {
-  threads ??= new VerifierThreads({ file: o.file, threads: o.threads ?? defaultThreads(statSync(o.file).size), quiet: o.quiet, sliceBytes: o.sliceBytes, workerModule: o.workerModule });
+export async function verifyBundleFile(o: VerifyOptions, started?: VerifierThreads): Promise<number> {
+  const threads = started ?? new VerifierThreads({ file: o.file, threads: o.threads ?? defaultThreads(statSync(o.file).size), quiet: o.quiet, sliceBytes: o.sliceBytes, workerModule: o.workerModule });
   try {
     return await verifyStartedFile(o, threads);
   } finally {
-    await threads.stop();
+    if (!started) await threads.stop(); // whoever started them stops them
   }
 }
 
 async function verifyStartedFile(o: VerifyOptions, threads: VerifierThreads): Promise<number> {
-  const first = await readFirstLine(o.file);
+  const first = readFirstLine(o.file);
   if (isEventProof(first?.value)) return await verifyProof(o, first.value);
   const header = first?.value as BundleHeader;
   const headerFailures: ProofFailure[] = verifyBundleHeader(header);
@@ -213,38 +207,20 @@ async function verifyProof(o: VerifyOptions, proof: EventProof): Promise<number>
   return valid ? 0 : 1;
 }
 
-/** `sealtrail verify-bundle <file> --rpc URL [...]`: parses flags, runs, returns the exit status. */
-export async function runVerifyBundleCommand(args: string[], flags: { rpc?: string; signer?: string; quiet?: boolean; threads?: string; 'min-confirmations'?: string }, started?: VerifierThreads): Promise<number> {
-  try {
-    return await runCommand(args, flags, started);
-  } finally {
-    await started?.stop();
-  }
-}
-
-async function runCommand(args: string[], flags: Parameters<typeof runVerifyBundleCommand>[1], started: VerifierThreads | undefined): Promise<number> {
-  const [file] = args;
-  const usage = 'usage: sealtrail verify-bundle <file> --rpc URL [--signer 0x…] [--min-confirmations N] [--threads N] [--quiet]';
-  if (!file || !flags.rpc) throw new CliError(`${usage}\n(the transaction is read from the chain itself: --rpc names any node of that chain you trust)`);
-  const count = (text: string | undefined, fallback: number, name: string) => {
-    if (text === undefined) return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new CliError(`--${name} takes a positive integer; got '${text}'`);
-    return n;
-  };
-  if (flags.signer && !/^0x[0-9a-fA-F]{40}$/.test(flags.signer)) throw new CliError(`--signer takes an address (0x + 40 hex digits); got '${flags.signer}'`);
+/**
+ * `sealtrail verify-bundle <file> --rpc URL [...]`: runs, printing as it goes, and returns the exit
+ * status. `started`: worker threads the CLI started for this file (it stops them).
+ */
+export async function runVerifyBundleCommand(a: VerifyArgs, started?: VerifierThreads): Promise<number> {
   let pending = '';
   const out = (text: string) => {
     pending += text;
     if (pending.length > 1 << 16) { process.stdout.write(pending); pending = ''; }
   };
   try {
-    return await verifyBundleFile({
-      file, rpc: flags.rpc, signer: flags.signer, quiet: flags.quiet ?? false, out,
-      threads: flags.threads === undefined ? undefined : count(flags.threads, 1, 'threads'), minConfirmations: count(flags['min-confirmations'], 1, 'min-confirmations'),
-    }, started);
+    return await verifyBundleFile({ ...a, out }, started);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`no such file: ${file}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`no such file: ${a.file}`);
     throw error;
   } finally {
     process.stdout.write(pending);

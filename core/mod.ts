@@ -33,7 +33,7 @@ export {
   type TransactionFailureCode, type TransactionVerdict,
 } from './anchor-transaction.ts';
 export {
-  BUNDLE_TYPE, BUNDLE_VERSION, BundleEventChecker, bundleEventLine, isPlainPath, lineScope, readIntactEventLine, summarizeBundle, verifyBundle,
+  BUNDLE_TYPE, BUNDLE_VERSION, BundleEventChecker, bundleEventLine, isPlainPath, readIntactEventLine, summarizeBundle, verifyBundle,
   verifyBundleHeader, type BundleEventLine, type BundleHeader, type BundleReport, type EventVerdict, type IntactEventLine,
 } from './bundle/mod.ts';
 export {

@@ -60,18 +60,28 @@ export interface EventVerdict extends EventVerdictBase {
  * roots make up the anchored merkle_root, and the link to the previous anchor.
  */
 export function verifyBundleHeader(header: BundleHeader): ProofFailure[] {
-  if (!header || typeof header !== 'object' || header.type !== BUNDLE_TYPE) {
-    return [failure('malformed', `the first line is not a bundle header (type must be "${BUNDLE_TYPE}")`)];
-  }
-  if (header.v !== BUNDLE_VERSION) return [failure('malformed', `bundle version ${String(header.v)} is not supported (this verifier knows ${BUNDLE_VERSION})`)];
-  if (!header.anchor?.record || !header.global || !Array.isArray(header.subtree_roots)) {
-    return [failure('malformed', 'bundle header must have anchor, global and subtree_roots')];
-  }
+  const malformed = malformedBundleHeader(header);
+  if (malformed) return [malformed];
   const out = checkAnchorInGlobalTree(header.anchor, header.global);
   const subtreeProblem = checkSubtreeRoots(header);
   if (subtreeProblem) out.push(subtreeProblem);
   out.push(...checkPreviousAnchor(header));
   return out;
+}
+
+/**
+ * Why a first line is not a bundle header this verifier can go on with (a `malformed` failure),
+ * or null: the part of {@link verifyBundleHeader} that decides whether the event lines are checked.
+ */
+export function malformedBundleHeader(header: BundleHeader): ProofFailure | null {
+  if (!header || typeof header !== 'object' || header.type !== BUNDLE_TYPE) {
+    return failure('malformed', `the first line is not a bundle header (type must be "${BUNDLE_TYPE}")`);
+  }
+  if (header.v !== BUNDLE_VERSION) return failure('malformed', `bundle version ${String(header.v)} is not supported (this verifier knows ${BUNDLE_VERSION})`);
+  if (!header.anchor?.record || !header.global || !Array.isArray(header.subtree_roots)) {
+    return failure('malformed', 'bundle header must have anchor, global and subtree_roots');
+  }
+  return null;
 }
 
 function checkSubtreeRoots(header: BundleHeader): ProofFailure | null {

@@ -4,7 +4,7 @@
  * just this (and the hashing and tree code it uses), not all of core with its schemas.
  */
 export {
-  BUNDLE_TYPE, BUNDLE_VERSION, BundleEventChecker, summarizeBundle, verifyBundle, verifyBundleHeader,
+  BUNDLE_TYPE, BUNDLE_VERSION, BundleEventChecker, malformedBundleHeader, summarizeBundle, verifyBundle, verifyBundleHeader,
   type BundleEventLine, type BundleHeader, type BundleReport, type EventVerdict,
 } from './checker.ts';
 export { bundleEventLine, claimedLeafIndex, isPlainPath, lineScope, readIntactEventLine, type IntactEventLine } from './line.ts';

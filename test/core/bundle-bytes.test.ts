@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import {
-  canonicalJson, isCanonicalJsonBytes, lineScope, readIntactEventLine, verifyBundle, type BundleEventLine, type BundleHeader,
+  canonicalJson, isCanonicalJsonBytes, readIntactEventLine, verifyBundle, type BundleEventLine, type BundleHeader,
 } from '../../core/mod.ts';
+import { lineScope } from '../../core/bundle/mod.ts';
 import { prng } from '../../bench/events.ts';
 import { lineText, syntheticBundle } from '../bundle-fixtures.ts';
 

@@ -9,7 +9,7 @@ import { takeSlices } from '../../../cli/bundle-slice.ts';
 import type { VerifierWorkerData } from '../../../cli/verifier-threads.ts';
 
 const data = workerData as VerifierWorkerData;
-const first = (await readFirstLine(data.file))!;
+const first = readFirstLine(data.file)!;
 parentPort!.postMessage({ first: `${first.text} ` });
 const header = bundleHeaderOf(first.value)!;
 for (const taken of takeSlices(new RunSlicer(data.file, first.next, data.sliceBytes), data.next, header, data.quiet, header.previous_anchor?.record.last_event_hash)) {
