@@ -71,22 +71,33 @@ export class VerifierThreads {
   /**
    * Hands every slice the workers took (so far and from now on) to `join`, and resolves once each
    * worker is done, failed or exited. A worker that read another first line than `firstLine` (the
-   * file changed in between) is stopped and its slices are dropped: the join then stops at the
-   * first of them, and the rest is checked again in the calling thread.
+   * file changed in between) is stopped and its slices are dropped. Either way, and when a worker
+   * fails or exits before it is done, no thread takes another slice: the join stops at the first
+   * slice missing, and the rest is checked once, in the calling thread.
    */
   run(firstLine: string, join: (taken: TakenSlice) => void): Promise<void> {
     return Promise.all(this.#workers.map((entry) => new Promise<void>((resolve) => {
       let trusted = false;
-      entry.onEnd = resolve;
+      let done = false;
+      const lost = () => Atomics.store(this.next, 0, STOP);
+      entry.onEnd = () => {
+        if (!done) lost();
+        resolve();
+      };
       entry.onMessage = (m) => {
         if ('first' in m) {
           trusted = m.first === firstLine;
-          if (!trusted) void entry.worker.terminate();
-        } else if ('done' in m) resolve();
-        else if (trusted) join(m);
+          if (!trusted) {
+            lost();
+            void entry.worker.terminate();
+          }
+        } else if ('done' in m) {
+          done = true;
+          resolve();
+        } else if (trusted) join(m);
       };
       for (const m of entry.messages.splice(0)) entry.onMessage(m);
-      if (entry.ended) resolve();
+      if (entry.ended) entry.onEnd();
     }))).then(() => undefined);
   }
 
