@@ -18,6 +18,8 @@ import { percentile, report, startBenchStack, stolenCpuSeconds, treeCpuSeconds, 
 
 const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 100_000);
 const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS ?? 30_000);
+/** With BENCH_PG_STATEMENTS=1, each phase also prints where PostgreSQL spent its time, by statement (pg_stat_statements). */
+const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
 
 async function freePort(): Promise<number> {
   return await new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); }); });
@@ -196,6 +198,25 @@ function cpuMeter(stack: BenchStack, processes: Processes): () => Record<string,
   };
 }
 
+/**
+ * PostgreSQL's own account of a phase, by statement (nested ones, as run by triggers, on their own
+ * lines and inside their caller's time too): time and WAL per event. Tells which statement, or
+ * which index under it, an event's CPU and WAL go to.
+ */
+async function statementMeter(stack: BenchStack): Promise<(events: number) => Promise<void>> {
+  if (!PG_STATEMENTS) return async () => {};
+  await stack.pool.query('SELECT pg_stat_statements_reset()');
+  return async (events) => {
+    const { rows } = await stack.pool.query<{ calls: number; ms: number; wal: number; query: string }>(
+      `SELECT calls::int, total_exec_time AS ms, wal_bytes::float8 AS wal, regexp_replace(query, '\\s+', ' ', 'g') AS query
+         FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_%' ORDER BY total_exec_time DESC LIMIT 8`);
+    report('  PostgreSQL by statement (pg_stat_statements)', {});
+    for (const r of rows) {
+      report(`    ${r.query.slice(0, 40)}`, { calls: r.calls, us_per_event: Math.round((r.ms * 1000) / events), wal_bytes_per_event: Math.round(r.wal / events) });
+    }
+  };
+}
+
 function perEvent(cpu: Record<string, number>, events: number): Record<string, number> {
   const { stolen_by_host: stolen, ...used } = cpu;
   const total = Object.values(used).reduce((a, b) => a + b, 0);
@@ -209,6 +230,7 @@ async function phase(name: string, stack: BenchStack, processes: Processes, even
   const { workspaceId, key } = await stack.workspace(['ingest']);
   const requests: BenchEvent[][] = [];
   for (let i = 0; i < events.length; i += perRequest) requests.push(events.slice(i, i + perRequest));
+  const statements = await statementMeter(stack);
   const started = performance.now();
   const meter = cpuMeter(stack, processes);
   // Inbox INSERTs only happen while the load runs: the sampler stops with it (its ~200 queries a
@@ -234,12 +256,14 @@ async function phase(name: string, stack: BenchStack, processes: Processes, even
   report('  the slowest 1% of those requests, on average', slowestBreakdown(samples));
   report('  CPU per event, by process (until chained)', perEvent(cpu, events.length));
   report('  inbox INSERTs in progress, by what they wait on', waits);
+  await statements(events.length);
   return events.length / endToEnd;
 }
 
 async function openLoopPhase(stack: BenchStack, processes: Processes, events: BenchEvent[], rate: number): Promise<void> {
   const { apiUrl } = processes;
   const { workspaceId, key } = await stack.workspace(['ingest']);
+  const statements = await statementMeter(stack);
   const started = performance.now();
   const meter = cpuMeter(stack, processes);
   const { seconds, latencies, samples } = await loadAtRate(apiUrl, key, events.map((e) => JSON.stringify(e)), rate);
@@ -250,6 +274,7 @@ async function openLoopPhase(stack: BenchStack, processes: Processes, events: Be
   });
   report('  the slowest 1% of those requests, on average', slowestBreakdown(samples));
   report('  CPU per event, by process (until chained)', perEvent(meter(), events.length));
+  await statements(events.length);
 }
 
 /** Bare multi-row INSERTs (100 rows each) of the same events, with hashes, into a copy of events with the same indexes. */
@@ -285,7 +310,10 @@ async function bareInsert(stack: BenchStack, events: BenchEvent[]): Promise<numb
 }
 
 export default async function run(): Promise<void> {
-  const stack = await startBenchStack({ worker: false });
+  const stack = await startBenchStack({
+    worker: false, pgSettings: PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : undefined,
+  });
+  if (PG_STATEMENTS) await stack.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   const processes = await startProcesses(stack, stack.temporalAddress);
   try {
     const batchEvents = generateEvents(BATCH_EVENTS, 1);

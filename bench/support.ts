@@ -34,13 +34,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Starts PostgreSQL and Temporal, migrates, and runs a worker and the API in-process. */
-export async function startBenchStack(options: { worker?: boolean; poolSize?: number } = {}): Promise<BenchStack> {
+/**
+ * Starts PostgreSQL and Temporal, migrates, and runs a worker and the API in-process.
+ * `pgSettings`: extra PostgreSQL server settings (`-c name=value`), for diagnostics.
+ */
+export async function startBenchStack(options: { worker?: boolean; poolSize?: number; pgSettings?: Record<string, string> } = {}): Promise<BenchStack> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const dir = mkdtempSync(join(tmpdir(), 'sealtrail-bench-'));
   chmodSync(dir, 0o755);
   const [pg, temporal] = await Promise.all([
-    startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), logFile: join(dir, 'postgres.log') }),
+    startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port: await freePort(), logFile: join(dir, 'postgres.log'), settings: options.pgSettings }),
     startTemporalDevServer({ toolsDir: join(import.meta.dirname, '..', '.tools'), dbFile: join(dir, 'temporal.db'), port: await freePort(), uiPort: await freePort(),
       namespace: 'default', logFile: join(dir, 'temporal.log'), pidFile: join(dir, 'temporal.pid') }),
   ]);
