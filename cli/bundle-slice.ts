@@ -84,6 +84,11 @@ export function checkSlice(header: BundleHeader, start: number, slice: Uint8Arra
   };
 }
 
+/** The result of a slice without lines (no run starts in its bytes): nothing to check. */
+function emptySlice(start: number): SliceResult {
+  return { start, count: 0, failed: 0, firstEventHash: null, firstPreviousEventHash: undefined, lastEventHash: null, text: '' };
+}
+
 /**
  * A slice one thread took and checked: its index, its result (null when it could not be cut, see
  * RunSlicer: the rest of the file is then checked by one thread), and whether it ends the file.
@@ -104,7 +109,8 @@ export function* takeSlices(slicer: RunSlicer, next: Int32Array, header: BundleH
       yield { k, result: null, last: false, end: -1 };
       return;
     }
-    yield { k, result: checkSlice(header, slice.start, slice.bytes, quiet, k === 0 ? initialPrevious : undefined), last: slice.last, end: slice.end };
+    const result = slice.bytes.length === 0 ? emptySlice(slice.start) : checkSlice(header, slice.start, slice.bytes, quiet, k === 0 ? initialPrevious : undefined);
+    yield { k, result, last: slice.last, end: slice.end };
     if (slice.last) return;
   }
 }

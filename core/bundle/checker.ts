@@ -158,7 +158,6 @@ export class BundleEventChecker {
   readonly #record: AnchorRecord;
   readonly #scope: IntactScope;
   readonly #subtreeRoots: readonly string[];
-  #upperLevels: string[][] | null | undefined;
   #position: number;
   #expectedPrevious: string | null | undefined;
   #firstPrevious: string | null | undefined;
@@ -352,11 +351,19 @@ export class BundleEventChecker {
    * null when the header's subtree roots are not all hashes (the header check reports that).
    */
   #upperPath(chunk: number): string[] | null {
-    if (this.#upperLevels === undefined) {
-      this.#upperLevels = this.#subtreeRoots.every(isHexHash) ? treeLevels(this.#subtreeRoots.map(fromHex)) : null;
-    }
-    return this.#upperLevels && pathFromLevels(this.#upperLevels, chunk);
+    const levels = upperLevelsOf(this.#subtreeRoots);
+    return levels && pathFromLevels(levels, chunk);
   }
+}
+
+/** The tree over a header's subtree roots, by their array: each slice's checker would otherwise hash it again. */
+const upperLevels = new WeakMap<readonly string[], string[][] | null>();
+
+/** The levels of the tree over the subtree roots; null when they are not all hashes (the header check reports that). */
+function upperLevelsOf(subtreeRoots: readonly string[]): string[][] | null {
+  let levels = upperLevels.get(subtreeRoots);
+  if (levels === undefined) upperLevels.set(subtreeRoots, levels = subtreeRoots.every(isHexHash) ? treeLevels(subtreeRoots.map(fromHex)) : null);
+  return levels;
 }
 
 /**
