@@ -1,8 +1,9 @@
 /**
- * Reading a bundle file in slices of whole lines without copying it around: the main thread
- * only finds where slices start and end (newlines, memchr), and whoever checks a slice reads
- * those bytes itself into a buffer it reuses. Fresh buffers for a 250 MB bundle cost more in
- * page faults and copies than checking the lines does.
+ * Reading a bundle file without copying it around: its first line (readFirstLine), slices of
+ * whole 256-event runs cut by byte offsets, by whichever thread checks them (RunSlicer), and,
+ * for the rest of a file checked in one thread, ranges of whole lines (sliceRanges, RangeReader).
+ * Each reader reuses one buffer: fresh buffers for a 250 MB bundle cost more in page faults and
+ * copies than checking the lines does.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';

@@ -55,10 +55,12 @@ export class VerifierThreads {
   readonly sliceBytes: number;
   readonly #workers: WorkerEntry[];
 
-  constructor(o: { file: string; threads: number; quiet: boolean; sliceBytes?: number; workerModule?: URL }) {
+  /** `threads`: the caller's included; by default, {@link defaultThreads} for the file's size (a missing file throws ENOENT). */
+  constructor(o: { file: string; threads?: number; quiet: boolean; sliceBytes?: number; workerModule?: URL }) {
     this.sliceBytes = o.sliceBytes ?? SLICE_BYTES;
+    const threads = o.threads ?? defaultThreads(statSync(o.file).size);
     const workerData: VerifierWorkerData = { file: o.file, quiet: o.quiet, sliceBytes: this.sliceBytes, next: this.next };
-    this.#workers = Array.from({ length: Math.max(0, o.threads - 1) }, () => {
+    this.#workers = Array.from({ length: Math.max(0, threads - 1) }, () => {
       const entry: WorkerEntry = { worker: new Worker(o.workerModule ?? WORKER_MODULE, { workerData }), messages: [], ended: false };
       const end = () => { entry.ended = true; entry.onEnd?.(); };
       entry.worker.on('message', (m: WorkerMessage) => (entry.onMessage ? entry.onMessage(m) : entry.messages.push(m)));
@@ -113,11 +115,9 @@ export class VerifierThreads {
  * verifier's code loads; undefined when the file cannot be read (the command then says why).
  */
 export function startVerifierThreadsEarly(a: { file: string; quiet: boolean; threads?: number }): VerifierThreads | undefined {
-  let bytes: number;
   try {
-    bytes = statSync(a.file).size;
+    return new VerifierThreads(a);
   } catch {
     return undefined;
   }
-  return new VerifierThreads({ file: a.file, threads: a.threads ?? defaultThreads(bytes), quiet: a.quiet });
 }

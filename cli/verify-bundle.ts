@@ -6,12 +6,11 @@
  *
  * Event lines are checked in slices of whole 256-event runs by this thread and worker threads
  * (./verifier-threads.ts), which read the header themselves: the CLI starts them before this
- * module loads, so they are at work while it does. The file is cut by byte offsets (RunSlicer), so no thread scans it for newlines first; this
- * thread joins the slices in order (links across them, counts, and that each starts at the line
- * it claims). Should any slice fail, the rest is checked in one thread from that slice on, so
+ * module loads, so they are at work while it does. The file is cut by byte offsets (RunSlicer),
+ * so no thread scans it for newlines first; this thread joins the slices in order (links across
+ * them, counts, and that each starts at the line it claims). Should any slice fail, the rest is checked in one thread from that slice on, so
  * every reason is exactly what a sequential check reports.
  */
-import { statSync } from 'node:fs';
 import {
   checkAnchorTransaction, SUBTREE_SIZE, summarizeBundle, verifyBundleHeader, verifyEventProof,
   type BundleHeader, type EventProof, type ProofFailure,
@@ -19,11 +18,11 @@ import {
 import { openAnchorChain, readAnchorTransaction } from '../activities/anchoring/chain.ts';
 import { isEventProof, RangeReader, readFirstLine, RunSlicer, sliceRanges } from './bundle-file.ts';
 import { SliceRunner, takeSlices, type TakenSlice } from './bundle-slice.ts';
-import { defaultThreads, STOP, VerifierThreads } from './verifier-threads.ts';
+import { STOP, VerifierThreads } from './verifier-threads.ts';
 import { CliError } from './errors.ts';
 import type { VerifyArgs } from './verify-bundle-args.ts';
 
-/** The command's arguments (`signer`: require this sender instead of the one the bundle names; `threads`: see defaultThreads when unset), and: */
+/** The command's arguments (`signer`: require this sender instead of the one the bundle names; `threads`: see defaultThreads of ./verifier-threads.ts when unset), and: */
 export interface VerifyOptions extends VerifyArgs {
   out: (text: string) => void;
   /** The worker threads' module; only tests change it (to one that fails). */
@@ -144,12 +143,9 @@ async function checkEvents(o: VerifyOptions, header: BundleHeader, first: { text
     }
   };
   // A worker that fails or exits leaves the slices it took unchecked: the join stops at the
-  // first of them, and everything from there is checked again in this thread.
-  try {
-    await Promise.all([onThisThread(), threads.run(first.text, join)]);
-  } finally {
-    await threads.stop();
-  }
+  // first of them, and everything from there is checked again in this thread. Once both are
+  // done, no worker takes another slice; whoever started the threads stops them.
+  await Promise.all([onThisThread(), threads.run(first.text, join)]);
   if (complete) return done;
   return await checkSequentially(o, header, done.count, joinedEnd, previous, done);
 }
@@ -160,7 +156,7 @@ async function checkEvents(o: VerifyOptions, header: BundleHeader, first: { text
  * them); by default they are started here, first thing.
  */
 export async function verifyBundleFile(o: VerifyOptions, started?: VerifierThreads): Promise<number> {
-  const threads = started ?? new VerifierThreads({ file: o.file, threads: o.threads ?? defaultThreads(statSync(o.file).size), quiet: o.quiet, sliceBytes: o.sliceBytes, workerModule: o.workerModule });
+  const threads = started ?? new VerifierThreads(o);
   try {
     return await verifyStartedFile(o, threads);
   } finally {
