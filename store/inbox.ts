@@ -49,19 +49,11 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
   // Without idempotency keys there is one statement to run, and a statement is atomic on its own:
   // one round trip instead of BEGIN, INSERT, COMMIT.
   if (firstByKey.size === 0) {
-    if (!await insertBatch(pool, batchId, workspaceId, events, keyIds)) {
-      // Some key was revoked, and stays so (revocation is final), so this finds it; should a key
-      // come back all the same, the write just failed (and may be retried).
-      const revoked = await revokedKeys(pool, keyIds);
-      throw revoked.size > 0 ? new KeysRevoked(revoked) : new Error('the inbox write was refused, yet every API key of it is valid');
-    }
+    if (!await insertBatch(pool, batchId, workspaceId, events, keyIds)) throw await refusal(pool, keyIds);
     return { receipts, stored: events.length };
   }
 
   return await inTransaction(pool, async (client) => {
-    // With idempotency keys the write is several statements: the keys are checked by the first.
-    const revoked = await revokedKeys(client, keyIds);
-    if (revoked.size > 0) throw new KeysRevoked(revoked); // rolls back: nothing written
     {
       // Sorted, so concurrent hand-offs sharing keys take their locks in one order (no deadlock).
       const keys = [...firstByKey.keys()].sort();
@@ -85,8 +77,15 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
         });
       }
     }
+    // The API keys are checked by the last statement, the batch's INSERT (by a query of their own
+    // when every event was a duplicate); a refusal rolls back the idempotency keys too.
     const fresh = events.filter((_, i) => receipts[i]!.status === 'queued');
-    if (fresh.length > 0) await insertBatch(client, batchId, workspaceId, fresh, []);
+    if (fresh.length === 0) {
+      const revoked = await revokedKeys(client, keyIds);
+      if (revoked.size > 0) throw new KeysRevoked(revoked);
+    } else if (!await insertBatch(client, batchId, workspaceId, fresh, keyIds)) {
+      throw await refusal(client, keyIds);
+    }
     return { receipts, stored: fresh.length };
   });
 }
@@ -96,14 +95,22 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
  * statement, so an accepted write and the key's check are one); false when it inserted nothing.
  */
 async function insertBatch(db: pg.Pool | pg.PoolClient, batchId: string, workspaceId: string, events: readonly AcceptedEvent[], keyIds: readonly string[]): Promise<boolean> {
-  const values = [batchId, workspaceId, events.length, events.map((e) => e.id), JSON.stringify(events)];
   const { rowCount } = await db.query(
     `INSERT INTO ingest_batches (id, workspace_id, events_count, event_ids, events)
-     SELECT $1, $2, $3, $4::uuid[], $5::jsonb${keyIds.length === 0 ? '' : `
-      WHERE (SELECT count(*) FROM api_keys WHERE id = ANY($6::uuid[]) AND revoked_at IS NULL) = cardinality($6::uuid[])`}`,
-    keyIds.length === 0 ? values : [...values, keyIds],
+     SELECT $1, $2, $3, $4::uuid[], $5::jsonb
+      WHERE (SELECT count(*) FROM api_keys WHERE id = ANY($6::uuid[]) AND revoked_at IS NULL) = cardinality($6::uuid[])`,
+    [batchId, workspaceId, events.length, events.map((e) => e.id), JSON.stringify(events), keyIds],
   );
   return rowCount === 1;
+}
+
+/**
+ * Why a write checking `keyIds` was refused: {@link KeysRevoked} with the revoked ones. A revoked
+ * key stays revoked, so this finds it; should none be, the write just failed (and may be retried).
+ */
+async function refusal(db: pg.Pool | pg.PoolClient, keyIds: readonly string[]): Promise<Error> {
+  const revoked = await revokedKeys(db, keyIds);
+  return revoked.size > 0 ? new KeysRevoked(revoked) : new Error('the inbox write was refused, yet every API key of it is valid');
 }
 
 /** Those of `keyIds` that are not valid API keys (revoked, or gone). */

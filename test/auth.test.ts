@@ -79,6 +79,15 @@ describe('API keys', () => {
     expect((await ctx.pool.query('SELECT 1 FROM idempotency_keys WHERE workspace_id = $1', [workspaceId])).rows).toHaveLength(0);
   });
 
+  it('answer 401, not "duplicate", to a revoked key repeating an idempotency key it sent before', async () => {
+    const { key, workspaceId } = await ctx.workspace(['ingest']);
+    const body = { ...event, idempotency_key: 'again' };
+    expect((await ctx.api(key, '/api/v1/events', { body })).status).toBe(202); // looked up, then remembered
+    await ctx.pool.query('UPDATE api_keys SET revoked_at = now() WHERE workspace_id = $1', [workspaceId]);
+    const res = await ctx.api(key, '/api/v1/events', { body }); // every event a duplicate: no batch INSERT to check the key
+    expect([res.status, res.body.error]).toEqual([401, 'unauthenticated']);
+  });
+
   it('keep a key\'s last use current when ingestion no longer looks it up', async () => {
     const { key, workspaceId } = await ctx.workspace(['ingest']);
     expect((await ctx.api(key, '/api/v1/events', { body: event })).status).toBe(202); // looked up, then remembered
