@@ -118,7 +118,7 @@ function recordUse(pool: pg.Pool, keyId: string, lastUsedAt: number): void {
   const last = Math.max(lastUsedAt, refreshed.get(keyId) ?? 0);
   if (refreshed.size >= 10_000) refreshed.clear();
   if (now - last < USE_RECORD_INTERVAL_MS) {
-    if (last !== refreshed.get(keyId)) refreshed.set(keyId, last);
+    refreshed.set(keyId, last);
     return;
   }
   refreshed.set(keyId, now);
