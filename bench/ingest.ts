@@ -7,23 +7,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { computeEventHash, formatTimestamp, nowMicros } from '../core/mod.ts';
 import { bundleWorkflows } from '../worker/mod.ts';
 import { generateEvents, type BenchEvent } from './events.ts';
-import { percentile, report, startBenchStack, stolenCpuSeconds, treeCpuSeconds, type BenchStack } from './support.ts';
+import { freePort, percentile, report, startBenchStack, stolenCpuSeconds, treeCpuSeconds, type BenchStack } from './support.ts';
 
 const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 100_000);
 const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS ?? 30_000);
 /** With BENCH_PG_STATEMENTS=1, each phase also prints where PostgreSQL spent its time, by statement (pg_stat_statements). */
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as { port: number }; s.close(() => resolve(port)); }); });
-}
 
 interface Processes { apiUrl: string; pids: { api: number; worker: number }; stop(): Promise<void> }
 
@@ -325,6 +320,7 @@ export default async function run(): Promise<void> {
     // Half the rate the closed loop sustained (or a rate given, to compare runs at the same one):
     // the latency users see below saturation.
     const rate = Number(process.env.BENCH_OPEN_LOOP_RATE ?? Math.round(single / 2 / 10) * 10);
+    if (!(rate > 0)) throw new Error(`BENCH_OPEN_LOOP_RATE must be a positive number of events a second, not '${process.env.BENCH_OPEN_LOOP_RATE}'`);
     await openLoopPhase(stack, processes, generateEvents(Math.round(SINGLE_EVENTS / 2), 3), rate);
     report('end-to-end batch rate / bare INSERT rate', { ratio: batch / bare, target: '>= 0.5' });
   } finally {
