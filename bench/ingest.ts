@@ -17,6 +17,8 @@ import { freePort, percentile, report, startBenchStack, stolenCpuSeconds, treeCp
 
 const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 100_000);
 const SINGLE_EVENTS = Number(process.env.BENCH_SINGLE_EVENTS ?? 30_000);
+/** Events a second of the open loop; unset, half the closed loop's rate. */
+const OPEN_LOOP_RATE = process.env.BENCH_OPEN_LOOP_RATE === undefined ? undefined : Number(process.env.BENCH_OPEN_LOOP_RATE);
 /** With BENCH_PG_STATEMENTS=1, each phase also prints where PostgreSQL spent its time, by statement (pg_stat_statements). */
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
 
@@ -305,6 +307,9 @@ async function bareInsert(stack: BenchStack, events: BenchEvent[]): Promise<numb
 }
 
 export default async function run(): Promise<void> {
+  if (OPEN_LOOP_RATE !== undefined && !(OPEN_LOOP_RATE > 0)) {
+    throw new Error(`BENCH_OPEN_LOOP_RATE must be a positive number of events a second, not '${process.env.BENCH_OPEN_LOOP_RATE}'`);
+  }
   const stack = await startBenchStack({
     worker: false, pgSettings: PG_STATEMENTS ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all' } : undefined,
   });
@@ -319,8 +324,7 @@ export default async function run(): Promise<void> {
     const single = await phase('single events, 32 clients (closed loop)', stack, processes, generateEvents(SINGLE_EVENTS, 2), 1, 32);
     // Half the rate the closed loop sustained (or a rate given, to compare runs at the same one):
     // the latency users see below saturation.
-    const rate = Number(process.env.BENCH_OPEN_LOOP_RATE ?? Math.round(single / 2 / 10) * 10);
-    if (!(rate > 0)) throw new Error(`BENCH_OPEN_LOOP_RATE must be a positive number of events a second, not '${process.env.BENCH_OPEN_LOOP_RATE}'`);
+    const rate = OPEN_LOOP_RATE ?? Math.round(single / 2 / 10) * 10;
     await openLoopPhase(stack, processes, generateEvents(Math.round(SINGLE_EVENTS / 2), 3), rate);
     report('end-to-end batch rate / bare INSERT rate', { ratio: batch / bare, target: '>= 0.5' });
   } finally {
