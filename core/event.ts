@@ -142,14 +142,40 @@ export function formatPath(path: readonly PropertyKey[]): string {
     typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part), '');
 }
 
-/** Every problem zod found, with readable paths; the first names the first failing field. */
+/**
+ * Parse options for a body whose problems {@link fieldProblems} will describe: with them, an issue
+ * carries the value it is about, so a field of the wrong type is told from a missing one.
+ */
+export const REPORT_INPUT = { reportInput: true } as const;
+
+/** What zod's `expected` types are called in an error message. */
+const TYPE_NAMES: Record<string, string> = {
+  string: 'a string', number: 'a number', int: 'an integer', boolean: 'a boolean', array: 'an array',
+  object: 'a JSON object', record: 'a JSON object',
+};
+
+/** A JSON value's kind, as an error message names what it got. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'a JSON object' : TYPE_NAMES[typeof value] ?? typeof value;
+}
+
+/**
+ * Every problem zod found, with readable paths; the first names the first failing field. Parsed
+ * with {@link REPORT_INPUT}, a field of the wrong type says what it must be and what it got.
+ */
 export function fieldProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): FieldProblem[] {
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
       return { path: formatPath([...path, issue.keys[0]!]), message: `is not a known field (${issue.keys.join(', ')})` };
     }
-    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+    let message = issue.message;
+    // (A fraction where an integer is due keeps the schema's own message.)
+    if (issue.code === 'invalid_type' && 'input' in issue && !(issue.expected === 'int' && typeof issue.input === 'number')) {
+      message = issue.input === undefined ? 'is required' : `must be ${TYPE_NAMES[issue.expected] ?? issue.expected}, not ${kindOf(issue.input)}`;
+    }
     return { path: formatPath(path) || '(body)', message };
   });
 }

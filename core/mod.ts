@@ -13,7 +13,7 @@ export {
 export { fromHex, HexError, sha256, toHex } from './hex.ts';
 export { formatTimestamp, normalizeTimestamp, nowMicros, parseTimestamp } from './time.ts';
 export {
-  acceptEvent, batchInputSchema, EVENT_LIMITS, eventInputSchema, fieldProblems, formatPath,
+  acceptEvent, batchInputSchema, EVENT_LIMITS, eventInputSchema, fieldProblems, formatPath, REPORT_INPUT,
   type AcceptedEvent, type EventInput, type FieldProblem,
 } from './event.ts';
 export {

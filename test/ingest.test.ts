@@ -84,6 +84,21 @@ describe('POST /api/v1/events', () => {
       expect(res.body.details[0].path).toBe(field);
     });
 
+    it.each([
+      ['a missing field', { action: 'a.b' }, 'actor_id is required'],
+      ['a number for a string', { actor_id: 5, action: 'a.b' }, 'actor_id must be a string, not a number'],
+      ['null for a required field', { actor_id: null, action: 'a.b' }, 'actor_id must be a string, not null'],
+      ['a string for a number', { actor_id: 'u', action: 'a.b', version: '2' }, 'version must be a number, not a string'],
+      ['a fraction for an integer', { actor_id: 'u', action: 'a.b', version: 1.5 }, 'version must be an integer'],
+      ['an array for metadata', { actor_id: 'u', action: 'a.b', metadata: [1] }, 'metadata must be a JSON object, not an array'],
+      ['an object for targets', { actor_id: 'u', action: 'a.b', targets: {} }, 'targets must be an array, not a JSON object'],
+      ['a body that is an array', [1, 2], '(body) must be a JSON object, not an array'],
+    ])('says what is wrong with %s, telling a wrong type from a missing field', async (_what, body, message) => {
+      const res = await ctx.api(key, '/api/v1/events', { body });
+      expect(res.status).toBe(422);
+      expect(res.body.message).toBe(message);
+    });
+
     it('400 for malformed JSON and for an empty body', async () => {
       expect((await ctx.api(key, '/api/v1/events', { rawBody: '{"actor_id": ' })).body).toMatchObject({ error: 'bad_request' });
       expect((await ctx.api(key, '/api/v1/events', { method: 'POST' })).status).toBe(400);
@@ -123,6 +138,10 @@ describe('POST /api/v1/events/batch', () => {
     const res = await ctx.api(key, '/api/v1/events/batch', { body: { events: [sample(1), sample(2), { actor_id: 'x' }] } });
     expect(res.status).toBe(422);
     expect(res.body.message).toBe('events[2].action is required');
+    const typed = await ctx.api(key, '/api/v1/events/batch', { body: { events: [sample(1), { ...sample(2), actor_id: 7 }] } });
+    expect(typed.status).toBe(422);
+    expect(typed.body.message).toBe('events[1].actor_id must be a string, not a number');
+    expect((await ctx.api(key, '/api/v1/events/batch', { body: { events: {} } })).body.message).toBe('events must be an array, not a JSON object');
     await new Promise((r) => setTimeout(r, 300));
     expect(await storedCount(workspaceId)).toBe(0);
   });

@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type pg from 'pg';
-import { acceptEvent, batchInputSchema, eventInputSchema, fieldProblems, formatTimestamp, nowMicros, type AcceptedEvent, type FieldProblem } from '../../core/mod.ts';
+import { acceptEvent, batchInputSchema, eventInputSchema, fieldProblems, formatTimestamp, nowMicros, REPORT_INPUT, type AcceptedEvent, type FieldProblem } from '../../core/mod.ts';
 import type { Receipt } from '../../store/mod.ts';
 import { requireKey, type AuthState } from '../auth.ts';
 import { readJsonBody } from '../body.ts';
@@ -19,7 +19,7 @@ export function ingestRoutes(pool: pg.Pool, groups: GroupCommit): Router<AuthSta
   const router = new Router<AuthState>();
 
   router.post('/api/v1/events', requireKey(pool, 'ingest', { checkAtWrite: true }), async (ctx) => {
-    const parsed = eventInputSchema.safeParse(await readJsonBody(ctx, SINGLE_BODY_LIMIT));
+    const parsed = eventInputSchema.safeParse(await readJsonBody(ctx, SINGLE_BODY_LIMIT), REPORT_INPUT);
     if (!parsed.success) throw validationFailed(fieldProblems(parsed.error));
     const event = acceptEvent(parsed.data, crypto.randomUUID(), formatTimestamp(nowMicros()));
     ctx.state.timing?.lap('body');
@@ -31,12 +31,12 @@ export function ingestRoutes(pool: pg.Pool, groups: GroupCommit): Router<AuthSta
   // The whole batch is validated first: one bad item rejects it all (422 naming the item), so a
   // client never has to reconcile a partial success.
   router.post('/api/v1/events/batch', requireKey(pool, 'ingest', { checkAtWrite: true }), async (ctx) => {
-    const body = batchInputSchema.safeParse(await readJsonBody(ctx, BATCH_BODY_LIMIT));
+    const body = batchInputSchema.safeParse(await readJsonBody(ctx, BATCH_BODY_LIMIT), REPORT_INPUT);
     if (!body.success) throw validationFailed(fieldProblems(body.error));
     const receivedAt = nowMicros();
     const problems: FieldProblem[] = [];
     const events = body.data.events.map((item, i) => {
-      const parsed = eventInputSchema.safeParse(item);
+      const parsed = eventInputSchema.safeParse(item, REPORT_INPUT);
       if (!parsed.success) { problems.push(...fieldProblems(parsed.error, ['events', i])); return undefined; }
       return acceptEvent(parsed.data, crypto.randomUUID(), formatTimestamp(receivedAt));
     });
