@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { fieldProblems } from '../core/mod.ts';
+import { fieldProblems, REPORT_INPUT } from '../core/mod.ts';
 import { ApiError } from './errors.ts';
 
 /**
@@ -14,7 +14,7 @@ export function parseQuery<T extends z.ZodType>(ctx: Context, schema: T): z.infe
     if (Array.isArray(value)) throw new ApiError(400, 'bad_request', `Query parameter '${key}' is given more than once.`);
     if (value !== undefined) raw[key] = value;
   }
-  const parsed = schema.safeParse(raw);
+  const parsed = schema.safeParse(raw, REPORT_INPUT);
   if (!parsed.success) {
     const details = fieldProblems(parsed.error);
     throw new ApiError(400, 'bad_request', `Query parameter ${details[0]!.path} ${details[0]!.message}`, { details });
