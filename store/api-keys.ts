@@ -115,12 +115,19 @@ const refreshed = new Map<string, number>();
 // last_used_at is advisory: refreshed at most once a minute per key, off the request's path.
 function recordUse(pool: pg.Pool, keyId: string, lastUsedAt: number): void {
   const now = Date.now();
-  const last = Math.max(lastUsedAt, refreshed.get(keyId) ?? 0);
-  if (refreshed.size >= 10_000) refreshed.clear();
+  const known = refreshed.get(keyId) ?? 0;
+  const last = Math.max(lastUsedAt, known);
   if (now - last < USE_RECORD_INTERVAL_MS) {
-    refreshed.set(keyId, last);
+    // Ingestion calls this on every request: the map changes only when a lookup brings news.
+    if (last !== known) remember(keyId, last);
     return;
   }
-  refreshed.set(keyId, now);
+  remember(keyId, now);
   pool.query('UPDATE api_keys SET last_used_at = now() WHERE id = $1 AND revoked_at IS NULL', [keyId]).catch(() => {});
+}
+
+/** Keeps a key's refresh time; at 10,000 keys the map starts over (forgetting costs one early refresh). */
+function remember(keyId: string, refreshedAt: number): void {
+  if (refreshed.size >= 10_000 && !refreshed.has(keyId)) refreshed.clear();
+  refreshed.set(keyId, refreshedAt);
 }
