@@ -8,8 +8,9 @@
  * (./verifier-threads.ts), which read the header themselves: the CLI starts them before this
  * module loads, so they are at work while it does. The file is cut by byte offsets (RunSlicer),
  * so no thread scans it for newlines first; this thread joins the slices in order (links across
- * them, counts, and that each starts at the line it claims). Should any slice fail, the rest is checked in one thread from that slice on, so
- * every reason is exactly what a sequential check reports.
+ * them, counts, and that each starts at the line it claims). Should any slice fail, the rest is
+ * checked in one thread from that slice on, so every reason is exactly what a sequential check
+ * reports.
  */
 import {
   checkAnchorTransaction, SUBTREE_SIZE, summarizeBundle, verifyBundleHeader, verifyEventProof,
