@@ -108,7 +108,8 @@ export async function appendBatchesToChain(pool: pg.Pool, batchIds: readonly str
 /** Looks up every event's IP address, per batch; events without one (or batches already appended) get nothing. */
 export async function placesOfBatches(pool: pg.Pool, batchIds: readonly string[], lookup: (ip: string | null) => Place): Promise<BatchPlaces[]> {
   const { rows } = await pool.query<{ id: string; ips: Array<string | null> | null }>(
-    `SELECT id, jsonb_path_query_array(events, '$[*].ip_address') AS ips FROM ingest_batches WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [batchIds]);
+    `SELECT id, ARRAY(SELECT e.value ->> 'ip_address' FROM json_array_elements(events) WITH ORDINALITY AS e ORDER BY e.ordinality) AS ips
+       FROM ingest_batches WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [batchIds]);
   const ipsOf = new Map(rows.map((row) => [row.id, row.ips ?? []]));
   return batchIds.map((id) => (ipsOf.get(id) ?? []).map((ip) => placeOf(ip, lookup)));
 }

@@ -133,6 +133,17 @@ describe('POST /api/v1/events/batch', () => {
     }
   });
 
+  it('gives each event of a batch the place of its own address', async () => {
+    const { key, workspaceId } = await ctx.workspace(['ingest']);
+    const ips = ['89.160.20.112', undefined, '10.1.2.3', '81.2.69.142', '2001:4860:4860::8888'];
+    const res = await ctx.api(key, '/api/v1/events/batch', { body: { events: ips.map((ip, i) => sample(i, ip ? { ip_address: ip } : {})) } });
+    expect(res.status).toBe(202);
+    const events = await eventually(async () => { const e = await eventsAfter(ctx.pool, workspaceId, 0, 10); return e.length === ips.length ? e : undefined; });
+    expect(events.map((e) => [e.ip_address, e.ip_country, e.ip_city])).toEqual([
+      ['89.160.20.112', 'SE', 'Stockholm'], [null, null, null], ['10.1.2.3', null, null], ['81.2.69.142', 'GB', 'London'], ['2001:4860:4860::8888', 'CA', 'Montreal'],
+    ]);
+  });
+
   it('rejects the whole batch when one item is invalid, naming the item', async () => {
     const { key, workspaceId } = await ctx.workspace(['ingest']);
     const res = await ctx.api(key, '/api/v1/events/batch', { body: { events: [sample(1), sample(2), { actor_id: 'x' }] } });
