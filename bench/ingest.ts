@@ -1,18 +1,19 @@
 /**
  * Issue 3's benchmark: 100k events through the batch API from 8 concurrent clients, and single
- * events from 32 concurrent clients, against the API and worker running as their own processes.
+ * events from 32 concurrent clients, against the API and worker running as their own processes
+ * (and the clients in theirs: bench/load-client.ts).
  * Baseline, same run: a bare multi-row INSERT of the same events into a copy of the events table
  * with the same indexes, on one connection (one chain is appended by one transaction at a time).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { computeEventHash, formatTimestamp, nowMicros } from '../core/mod.ts';
 import { bundleWorkflows } from '../worker/mod.ts';
 import { generateEvents, type BenchEvent } from './events.ts';
+import { loadInChild, type Sample } from './load-client.ts';
 import { freePort, percentile, report, startBenchStack, stolenCpuSeconds, treeCpuSeconds, type BenchStack } from './support.ts';
 
 const BATCH_EVENTS = Number(process.env.BENCH_BATCH_EVENTS ?? 100_000);
@@ -48,41 +49,6 @@ async function startProcesses(stack: BenchStack, temporalAddress: string): Promi
 }
 
 /**
- * A request as the client saw it: status, latency, the server's own stages (Server-Timing, ms),
- * and how long it waited before the server took it up (`before`: the server's start time, same
- * machine and clock, minus when it was sent).
- */
-interface Sample { status: number; ms: number; stages: Record<string, number>; before?: number }
-
-function parseServerTiming(header: string | undefined): { stages: Record<string, number>; start?: number } {
-  const stages: Record<string, number> = {};
-  let start: number | undefined;
-  for (const part of (header ?? '').split(',')) {
-    const m = /^\s*([\w-]+);dur=([\d.]+)/.exec(part);
-    if (m) stages[m[1]!] = Number(m[2]);
-    const s = /^\s*start;desc="([\d.]+)"/.exec(part);
-    if (s) start = Number(s[1]);
-  }
-  return { stages, start };
-}
-
-/** POSTs with node:http and a keep-alive agent: far cheaper per request than fetch, so the client does not eat the server's CPU. */
-function post(agent: http.Agent, url: URL, key: string, body: string): Promise<Sample> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.once('end', () => {
-        const { stages, start } = parseServerTiming(res.headers['server-timing'] as string | undefined);
-        resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, stages, before: start === undefined ? undefined : start - (performance.timeOrigin + t0) });
-      });
-    });
-    req.once('error', reject);
-    req.end(body);
-  });
-}
-
-/**
  * Where the slowest 1% of requests spent their time, on average: each server stage, `before`
  * the server took the request up (sending, the server's socket and event loop), and `after` it
  * answered (the answer's way back and the client's own loop).
@@ -100,53 +66,6 @@ function slowestBreakdown(samples: Sample[]): Record<string, number> {
     sum.after = (sum.after ?? 0) + s.ms - inside - before;
   }
   return Object.fromEntries(Object.entries(sum).map(([k, v]) => [`${k}_ms`, Math.round((v / slow.length) * 10) / 10]));
-}
-
-async function load(apiUrl: string, key: string, requests: unknown[][], clients: number, path: string): Promise<{ seconds: number; latencies: number[]; samples: Sample[] }> {
-  const latencies: number[] = [];
-  const samples: Sample[] = [];
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
-  const url = new URL(`${apiUrl}${path}`);
-  const bodies = requests.map((events) => JSON.stringify(path.endsWith('batch') ? { events } : events[0]));
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next < bodies.length) {
-      const body = bodies[next++]!;
-      const sample = await post(agent, url, key, body);
-      if (sample.status !== 202) throw new Error(`unexpected ${sample.status}`);
-      latencies.push(sample.ms);
-      samples.push(sample);
-    }
-  }));
-  agent.destroy();
-  return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b), samples };
-}
-
-/**
- * Open loop: sends requests at a fixed rate whatever the answers' latency (as independent users
- * do), so the latency measured is that at this rate, not the queueing of a saturated closed loop.
- */
-async function loadAtRate(apiUrl: string, key: string, bodies: string[], ratePerSecond: number): Promise<{ seconds: number; latencies: number[]; samples: Sample[] }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-  const url = new URL(`${apiUrl}/api/v1/events`);
-  const latencies: number[] = [];
-  const samples: Sample[] = [];
-  const started = performance.now();
-  const sends: Promise<void>[] = [];
-  for (let i = 0; i < bodies.length; i++) {
-    const due = started + (i * 1000) / ratePerSecond;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    sends.push(post(agent, url, key, bodies[i]!).then((sample) => {
-      if (sample.status !== 202) throw new Error(`unexpected ${sample.status}`);
-      latencies.push(sample.ms);
-      samples.push(sample);
-    }));
-  }
-  await Promise.all(sends);
-  agent.destroy();
-  return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b), samples };
 }
 
 async function chained(pool: pg.Pool, workspaceId: string): Promise<number> {
@@ -179,16 +98,19 @@ function inboxWaitSampler(stack: BenchStack): () => Promise<Record<string, numbe
   };
 }
 
-/** CPU used per event by each process, between two snapshots (µs/event); what the load costs where. */
-function cpuMeter(stack: BenchStack, processes: Processes): () => Record<string, number> {
+/**
+ * CPU used per event by each process, between two snapshots (µs/event); what the load costs where.
+ * `client` is this process (its samplers and polling) plus the load client's own figure.
+ */
+function cpuMeter(stack: BenchStack, processes: Processes): (loadClientSeconds: number) => Record<string, number> {
   const roots = { api: processes.pids.api, worker: processes.pids.worker, postgres: stack.pids.postgres, temporal: stack.pids.temporal };
   const before = treeCpuSeconds(roots);
   const stolen = stolenCpuSeconds();
   const client = process.cpuUsage();
-  return () => {
+  return (loadClientSeconds: number) => {
     const after = treeCpuSeconds(roots);
     const used = process.cpuUsage(client);
-    const out: Record<string, number> = { client: (used.user + used.system) / 1e6 };
+    const out: Record<string, number> = { client: (used.user + used.system) / 1e6 + loadClientSeconds };
     if (before && after) for (const name of Object.keys(roots)) out[name] = after[name]! - before[name]!;
     if (stolen !== null) out.stolen_by_host = stolenCpuSeconds()! - stolen;
     return out;
@@ -234,16 +156,18 @@ async function phase(name: string, stack: BenchStack, processes: Processes, even
   // second are in the CPU figures of that time).
   const stopSampling = inboxWaitSampler(stack);
   let waits: Record<string, number>;
-  let loaded: Awaited<ReturnType<typeof load>>;
+  let loaded: Awaited<ReturnType<typeof loadInChild>>;
   try {
-    loaded = await load(apiUrl, key, requests, clients, perRequest > 1 ? '/api/v1/events/batch' : '/api/v1/events');
+    const path = perRequest > 1 ? '/api/v1/events/batch' : '/api/v1/events';
+    const bodies = requests.map((events) => JSON.stringify(perRequest > 1 ? { events } : events[0]));
+    loaded = await loadInChild({ kind: 'closed', apiUrl, key, path, bodies, clients });
   } finally {
     waits = await stopSampling();
   }
-  const { seconds, latencies, samples } = loaded;
+  const { seconds, latencies, samples, cpuSeconds } = loaded;
   while (await chained(stack.pool, workspaceId) < events.length) await new Promise((r) => setTimeout(r, 50));
   const endToEnd = (performance.now() - started) / 1000;
-  const cpu = meter();
+  const cpu = meter(cpuSeconds);
   const { rows } = await stack.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_batches WHERE workspace_id = $1', [workspaceId]);
   const workflows = (await stack.temporal.workflow.count(`WorkspaceId = '${workspaceId}'`)).count;
   report(name, {
@@ -263,14 +187,14 @@ async function openLoopPhase(stack: BenchStack, processes: Processes, events: Be
   const statements = await statementMeter(stack);
   const started = performance.now();
   const meter = cpuMeter(stack, processes);
-  const { seconds, latencies, samples } = await loadAtRate(apiUrl, key, events.map((e) => JSON.stringify(e)), rate);
+  const { seconds, latencies, samples, cpuSeconds } = await loadInChild({ kind: 'open', apiUrl, key, path: '/api/v1/events', bodies: events.map((e) => JSON.stringify(e)), rate });
   while (await chained(stack.pool, workspaceId) < events.length) await new Promise((r) => setTimeout(r, 50));
   report(`single events, open loop at ${rate} ev/s`, {
     events: events.length, 'accepted_ev/s': Math.round(events.length / seconds), 'chained_ev/s': Math.round(events.length / ((performance.now() - started) / 1000)),
     'p50_ms': percentile(latencies, 50), 'p99_ms': percentile(latencies, 99),
   });
   report('  the slowest 1% of those requests, on average', slowestBreakdown(samples));
-  report('  CPU per event, by process (until chained)', perEvent(meter(), events.length));
+  report('  CPU per event, by process (until chained)', perEvent(meter(cpuSeconds), events.length));
   await statements(events.length);
 }
 
