@@ -70,8 +70,13 @@ export const eventInputSchema = z.strictObject({
   resource_name: optional(text(EVENT_LIMITS.nameLength)),
   metadata: optional(jsonObject(EVENT_LIMITS.metadataBytes)),
   targets: optional(z.array(targetSchema).max(EVENT_LIMITS.targets, `must have at most ${EVENT_LIMITS.targets} items`)),
-  occurred_at: optional(z.string().max(64).refine((s) => normalizeTimestamp(s) !== undefined,
-    'must be an ISO 8601 timestamp with a time zone, e.g. 2026-03-15T14:32:18.847312Z')),
+  // Normalised here, once: the parse that checks it also gives the canonical form.
+  occurred_at: optional(z.string().max(64).transform((s, ctx) => {
+    const normalized = normalizeTimestamp(s);
+    if (normalized !== undefined) return normalized;
+    ctx.issues.push({ code: 'custom', message: 'must be an ISO 8601 timestamp with a time zone, e.g. 2026-03-15T14:32:18.847312Z', input: s });
+    return z.NEVER;
+  })),
   session_id: optional(text(EVENT_LIMITS.idLength)),
   tenant_id: optional(text(EVENT_LIMITS.idLength)),
   idempotency_key: optional(requiredId),
@@ -129,7 +134,7 @@ export function acceptEvent(input: EventInput, id: string, receivedAt: string): 
     tenant_id: input.tenant_id ?? null, session_id: input.session_id ?? null, idempotency_key: input.idempotency_key ?? null,
     version: input.version ?? null,
     ip_address: input.ip_address ?? null, user_agent: input.user_agent ?? null,
-    occurred_at: input.occurred_at ? normalizeTimestamp(input.occurred_at)! : receivedAt,
+    occurred_at: input.occurred_at ?? receivedAt,
   };
 }
 

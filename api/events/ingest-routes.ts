@@ -33,12 +33,12 @@ export function ingestRoutes(pool: pg.Pool, groups: GroupCommit): Router<AuthSta
   router.post('/api/v1/events/batch', requireKey(pool, 'ingest', { checkAtWrite: true }), async (ctx) => {
     const body = batchInputSchema.safeParse(await readJsonBody(ctx, BATCH_BODY_LIMIT), REPORT_INPUT);
     if (!body.success) throw validationFailed(fieldProblems(body.error));
-    const receivedAt = nowMicros();
+    const receivedAt = formatTimestamp(nowMicros());
     const problems: FieldProblem[] = [];
     const events = body.data.events.map((item, i) => {
       const parsed = eventInputSchema.safeParse(item, REPORT_INPUT);
       if (!parsed.success) { problems.push(...fieldProblems(parsed.error, ['events', i])); return undefined; }
-      return acceptEvent(parsed.data, crypto.randomUUID(), formatTimestamp(receivedAt));
+      return acceptEvent(parsed.data, crypto.randomUUID(), receivedAt);
     });
     if (problems.length > 0) throw validationFailed(problems);
     ctx.state.timing?.lap('body');
