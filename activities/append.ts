@@ -97,7 +97,7 @@ export async function appendBatchesToChain(pool: pg.Pool, batchIds: readonly str
     await client.query('UPDATE chain_heads SET seq = $2, event_hash = $3, created_at = $4 WHERE workspace_id = $1',
       [workspaceId, head.seq + total, fromHex(previous!), formatTimestamp(start + BigInt(total - 1))]);
     await client.query(
-      `UPDATE ingest_batches b SET status = 'appended', appended_at = clock_timestamp(), events = NULL, event_ids = NULL,
+      `UPDATE ingest_batches b SET status = 'appended', appended_at = clock_timestamp(), events = NULL, event_ids = NULL, ip_addresses = NULL,
               first_seq = r.first_seq, last_seq = r.last_seq
          FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS r (id, first_seq, last_seq) WHERE b.id = r.id`,
       [ranges.ids, ranges.first, ranges.last]);
@@ -107,8 +107,11 @@ export async function appendBatchesToChain(pool: pg.Pool, batchIds: readonly str
 
 /** Looks up every event's IP address, per batch; events without one (or batches already appended) get nothing. */
 export async function placesOfBatches(pool: pg.Pool, batchIds: readonly string[], lookup: (ip: string | null) => Place): Promise<BatchPlaces[]> {
+  // The addresses the API wrote beside the events (migration 006); a batch handed off before that
+  // has only its events' JSON to read them from.
   const { rows } = await pool.query<{ id: string; ips: Array<string | null> | null }>(
-    `SELECT id, ARRAY(SELECT e.value ->> 'ip_address' FROM json_array_elements(events) WITH ORDINALITY AS e ORDER BY e.ordinality) AS ips
+    `SELECT id, coalesce(ip_addresses,
+              ARRAY(SELECT e.value ->> 'ip_address' FROM json_array_elements(events) WITH ORDINALITY AS e ORDER BY e.ordinality)) AS ips
        FROM ingest_batches WHERE id = ANY($1::uuid[]) AND status = 'pending'`, [batchIds]);
   const ipsOf = new Map(rows.map((row) => [row.id, row.ips ?? []]));
   return batchIds.map((id) => (ipsOf.get(id) ?? []).map((ip) => placeOf(ip, lookup)));

@@ -96,10 +96,10 @@ export async function writeInboxBatch(pool: pg.Pool, batchId: string, workspaceI
  */
 async function insertBatch(db: pg.Pool | pg.PoolClient, batchId: string, workspaceId: string, events: readonly AcceptedEvent[], keyIds: readonly string[]): Promise<boolean> {
   const { rowCount } = await db.query(
-    `INSERT INTO ingest_batches (id, workspace_id, events_count, event_ids, events)
-     SELECT $1, $2, $3, $4::uuid[], $5::json
+    `INSERT INTO ingest_batches (id, workspace_id, events_count, event_ids, events, ip_addresses)
+     SELECT $1, $2, $3, $4::uuid[], $5::json, $7::text[]
       WHERE (SELECT count(*) FROM api_keys WHERE id = ANY($6::uuid[]) AND revoked_at IS NULL) = cardinality($6::uuid[])`,
-    [batchId, workspaceId, events.length, events.map((e) => e.id), JSON.stringify(events), keyIds],
+    [batchId, workspaceId, events.length, events.map((e) => e.id), JSON.stringify(events), keyIds, events.map((e) => e.ip_address)],
   );
   return rowCount === 1;
 }

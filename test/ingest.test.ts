@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type pg from 'pg';
+import { createActivities, openGeoLookup } from '../activities/mod.ts';
 import { computeEventHash } from '../core/mod.ts';
 import { eventsAfter } from '../store/mod.ts';
 import { createTestContext, eventually, type TestContext } from './support/context.ts';
@@ -142,6 +144,31 @@ describe('POST /api/v1/events/batch', () => {
     expect(events.map((e) => [e.ip_address, e.ip_country, e.ip_city])).toEqual([
       ['89.160.20.112', 'SE', 'Stockholm'], [null, null, null], ['10.1.2.3', null, null], ['81.2.69.142', 'GB', 'London'], ['2001:4860:4860::8888', 'CA', 'Montreal'],
     ]);
+    // The inbox let go of the addresses it kept for the geo step along with the events.
+    const { rows } = await ctx.pool.query('SELECT status, events, ip_addresses FROM ingest_batches WHERE workspace_id = $1', [workspaceId]);
+    expect(rows).toEqual([{ status: 'appended', events: null, ip_addresses: null }]);
+  });
+
+  it('places the events of a batch handed off before the inbox kept their addresses apart, from their JSON', async () => {
+    const { workspaceId } = await ctx.workspace(['ingest']);
+    const geo = await openGeoLookup();
+    const activities = createActivities({ pool: ctx.pool, geo, temporal: undefined as never, taskQueue: 'unused', recoveryMinAgeSeconds: 60 });
+    const client = await ctx.pool.connect();
+    try {
+      // Inside a transaction that is rolled back, so no worker ever sees this half-made batch.
+      await client.query('BEGIN');
+      const batchId = crypto.randomUUID();
+      const events = [{ ip_address: '89.160.20.112' }, { ip_address: null }, { ip_address: '10.1.2.3' }, { ip_address: '81.2.69.142' }];
+      await client.query(`INSERT INTO ingest_batches (id, workspace_id, events_count, event_ids, events) VALUES ($1, $2, 4, $3, $4::json)`,
+        [batchId, workspaceId, events.map(() => crypto.randomUUID()), JSON.stringify(events)]);
+      const inTransaction = createActivities({ pool: client as unknown as pg.Pool, geo, temporal: undefined as never, taskQueue: 'unused', recoveryMinAgeSeconds: 60 });
+      expect(await inTransaction.enrichBatches([batchId])).toEqual([[['SE', 'Stockholm'], null, null, ['GB', 'London']]]);
+      // Not visible outside the transaction: nothing to place.
+      expect(await activities.enrichBatches([batchId])).toEqual([[]]);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
   });
 
   it('rejects the whole batch when one item is invalid, naming the item', async () => {
