@@ -3,7 +3,8 @@
  * events from 32 concurrent clients, against the API and worker running as their own processes
  * (and the clients in theirs: bench/load-client.ts).
  * Baseline, same run: a bare multi-row INSERT of the same events into a copy of the events table
- * with the same indexes, on one connection (one chain is appended by one transaction at a time).
+ * with the same indexes, and of their search rows into a copy of event_search, on one connection
+ * (one chain is appended by one transaction at a time).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -198,11 +199,16 @@ async function openLoopPhase(stack: BenchStack, processes: Processes, events: Be
   await statements(events.length);
 }
 
-/** Bare multi-row INSERTs (100 rows each) of the same events, with hashes, into a copy of events with the same indexes. */
+/**
+ * Bare multi-row INSERTs (100 rows each) of the same events, with hashes, into a copy of events
+ * with the same indexes, each statement also writing the events' search rows into a copy of
+ * event_search (its index is the events' search index, migrations/007_search_rows.sql).
+ */
 async function bareInsert(stack: BenchStack, events: BenchEvent[]): Promise<number> {
   const client = new pg.Client(stack.databaseUrl);
   await client.connect();
   await client.query('CREATE TABLE bench_bare (LIKE events INCLUDING ALL)');
+  await client.query('CREATE TABLE bench_bare_search (LIKE event_search INCLUDING ALL)');
   const workspaceId = crypto.randomUUID();
   let previous: string | null = null;
   const start = nowMicros();
@@ -221,10 +227,12 @@ async function bareInsert(stack: BenchStack, events: BenchEvent[]): Promise<numb
   for (let i = 0; i < rows.length; i += 100) {
     const chunk = rows.slice(i, i + 100);
     const values = chunk.map((_, r) => `(${Array.from({ length: columns }, (_, c) => `$${r * columns + c + 1}`).join(', ')})`).join(', ');
-    await client.query(`INSERT INTO bench_bare VALUES ${values}`, chunk.flat());
+    await client.query(`WITH e AS (INSERT INTO bench_bare VALUES ${values} RETURNING workspace_id, seq, actor_name, action, resource_name, metadata)
+      INSERT INTO bench_bare_search SELECT e.workspace_id, e.seq, s.part, s.text
+        FROM e CROSS JOIN LATERAL event_search_parts(lower(event_search_text(e.actor_name, e.action, e.resource_name, e.metadata))) AS s`, chunk.flat());
   }
   const rate = events.length / ((performance.now() - t0) / 1000);
-  await client.query('DROP TABLE bench_bare');
+  await client.query('DROP TABLE bench_bare, bench_bare_search');
   await client.end();
   report('baseline: bare multi-row INSERT (100/stmt)', { events: events.length, 'ev/s': Math.round(rate) });
   return rate;

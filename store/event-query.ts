@@ -73,15 +73,18 @@ class ParameterList {
 interface Conditions {
   /** The workspace's parameter. */
   ws: string;
-  /** Conditions on `events`, the search apart (it needs a shape of its own, see below). */
+  /** Conditions on `events`, targets and search included. */
   where: string[];
   /** Conditions on `event_targets` when target_type or target_id is given: one row, one target. */
   targets?: string[];
-  /** The chain-position range of from/to, on `seq` (of events or event_targets alike). */
+  /** Conditions on `event_search` when search is given: one part of one event's text. */
+  search?: string[];
+  /** The search term's parameter. */
+  term?: string;
+  /** The chain-position range of from/to, on `seq` (of events, event_targets or event_search alike). */
   range: string[];
-  /** True when nothing but targets and from/to filters the events. */
-  targetsOnly: boolean;
-  search?: string;
+  /** Which table alone answers the filter, when nothing but its rows and from/to filter the events. */
+  only?: 'targets' | 'search';
 }
 
 /**
@@ -94,7 +97,11 @@ interface Conditions {
  *
  * Targets are looked up in `event_targets` (migrations/004_target_rows_and_counts.sql), one row
  * per distinct target of an event: type and id on one row, so given together they must match the
- * same target.
+ * same target. A search is looked up in `event_search` (migrations/007_search_rows.sql): the
+ * lowercased text of each event, in parts that each hold any match of a search whole, so an event
+ * matches when one of its parts does. Its index is scanned in chain order for the workspace (and
+ * time range) only, testing each part: a few microseconds for a common term, a pass over the
+ * workspace's parts for a rare one, never more.
  */
 function conditions(workspaceId: string, filter: EventFilter, p: ParameterList): Conditions {
   const ws = p.add(workspaceId);
@@ -105,12 +112,6 @@ function conditions(workspaceId: string, filter: EventFilter, p: ParameterList):
     const value = filter[column];
     if (value !== undefined) attributes.push(`${column} = ${p.add(value)}`);
   }
-  let targets: string[] | undefined;
-  if (filter.target_type !== undefined || filter.target_id !== undefined) {
-    targets = [`workspace_id = ${ws}`];
-    if (filter.target_type !== undefined) targets.push(`type = ${p.add(filter.target_type)}`);
-    if (filter.target_id !== undefined) targets.push(`id = ${p.add(filter.target_id)}`);
-  }
   const range: string[] = [];
   if (filter.from !== undefined) {
     range.push(`seq >= (SELECT seq FROM events WHERE workspace_id = ${ws} AND created_at >= ${p.add(filter.from)} ORDER BY created_at LIMIT 1)`);
@@ -118,68 +119,77 @@ function conditions(workspaceId: string, filter: EventFilter, p: ParameterList):
   if (filter.to !== undefined) {
     range.push(`seq <= (SELECT seq FROM events WHERE workspace_id = ${ws} AND created_at <= ${p.add(filter.to)} ORDER BY created_at DESC LIMIT 1)`);
   }
-  // event_search_text() is the expression of the trigram index (migrations/002_query_indexes.sql).
-  const search = filter.search === undefined ? undefined
-    : `event_search_text(actor_name, action, resource_name, metadata) ILIKE ${p.add(`%${escapeLike(filter.search)}%`)}`;
+  let targets: string[] | undefined;
+  if (filter.target_type !== undefined || filter.target_id !== undefined) {
+    targets = [`workspace_id = ${ws}`];
+    if (filter.target_type !== undefined) targets.push(`type = ${p.add(filter.target_type)}`);
+    if (filter.target_id !== undefined) targets.push(`id = ${p.add(filter.target_id)}`);
+  }
+  // lower() in SQL, as the stored text was lowered: JavaScript's lowercasing differs from the
+  // database's outside ASCII. strpos() takes the term literally (no wildcards to escape) and is
+  // a third cheaper than LIKE '%…%' on a text that does not hold it.
+  const term = filter.search === undefined ? undefined : p.add(filter.search);
+  const search = term === undefined ? undefined : [`workspace_id = ${ws}`, holds('text', term)];
   const where = [`workspace_id = ${ws}`, ...attributes,
-    ...(targets ? [`seq IN (SELECT seq FROM event_targets WHERE ${targets.join(' AND ')})`] : []), ...range];
-  return { ws, where, targets, range, targetsOnly: targets !== undefined && attributes.length === 0 && search === undefined, search };
+    ...(targets ? [`seq IN (SELECT seq FROM event_targets WHERE ${[...targets, ...range].join(' AND ')})`] : []),
+    ...(search ? [`seq IN (SELECT seq FROM event_search WHERE ${[...search, ...range].join(' AND ')})`] : []),
+    ...range];
+  const only = attributes.length > 0 ? undefined
+    : targets && !search ? 'targets' as const
+    : search && !targets ? 'search' as const
+    : undefined;
+  return { ws, where, targets, search, term, range, only };
+}
+
+/** Whether a lowercased search text holds the search term (the parameter `term`). */
+function holds(text: string, term: string): string {
+  return `strpos(${text}, lower(${term})) > 0`;
 }
 
 /**
- * How many events (those matching the other filters) a search page tests in chain order before
- * it turns to the trigram index for the rest. A common term fills a page from the first few
- * hundred; a rare one costs this many cheap tests more.
- */
-const SEARCH_WINDOW = 1000;
-
-/**
- * A search page, exact, and never much costlier than its count. Asked plainly for "the first N matches
- * in seq order", the planner may walk the workspace in seq order testing every event, betting
- * that matches are common: right for a common term, a read of the whole workspace when a rare
- * term is misjudged. So the bet is bounded: the next SEARCH_WINDOW candidates in chain order are
- * tested (`nearby`); only when they do not fill the page are the matches beyond them collected
- * through the trigram index (`beyond`, whose gating conditions skip it otherwise).
- */
-function searchPage(ws: string, where: string[], search: string, limit: string): string {
-  const window = String(SEARCH_WINDOW);
-  return `WITH nearby AS MATERIALIZED (
-      SELECT seq, ${search} AS hit FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${window}),
-    beyond AS MATERIALIZED (
-      SELECT seq FROM events WHERE ${[...where, search].join(' AND ')} AND seq > (SELECT max(seq) FROM nearby)
-        AND (SELECT count(*) FROM nearby) = ${window} AND (SELECT count(*) FROM nearby WHERE hit) < ${limit})
-    SELECT ${EVENT_COLUMNS} FROM events
-     WHERE workspace_id = ${ws} AND seq IN (
-       (SELECT seq FROM nearby WHERE hit ORDER BY seq LIMIT ${limit}) UNION ALL (SELECT seq FROM beyond ORDER BY seq LIMIT ${limit}))
-     ORDER BY seq LIMIT ${limit}`;
-}
-
-/**
- * The two statements behind one page: the page itself (one row more than asked, to learn whether
- * more follow) and the count of the matches not counted yet (all of them for a first page, only
- * those after `counted.throughSeq` for a later one, which keeps deep pages as cheap as the first).
+ * The statements behind one page: the page itself (one row more than asked, to learn whether more
+ * follow) and the count of the matches not counted yet (all of them for a first page, only those
+ * after `counted.throughSeq` for a later one, which keeps deep pages as cheap as the first).
  * Exposed so the benchmark runs exactly what the API runs.
+ *
+ * A search's first page has no count statement: its page statement counts too, and every row it
+ * returns carries `total` and `through_seq` (one row with no event when nothing matches). Its count
+ * has to read all of the workspace's search rows, and a page of a rarer term most of them, so one
+ * pass does both.
  *
  * ```ts
  * const { page, count } = eventPageStatements({ workspaceId, filter: { session_id: 'sess_4kN8pLm' }, limit: 25 });
  * ```
  */
-export function eventPageStatements(request: EventPageRequest): { page: Statement; count: Statement } {
+export function eventPageStatements(request: EventPageRequest): { page: Statement; count?: Statement } {
   const forPage = new ParameterList();
-  const { ws, where: pageWhere, targets, range, targetsOnly, search } = conditions(request.workspaceId, request.filter, forPage);
+  const { ws, where, targets, search, term, range, only } = conditions(request.workspaceId, request.filter, forPage);
   const after = request.afterSeq ? [`seq > ${forPage.add(request.afterSeq)}`] : [];
   const limit = forPage.add(request.limit + 1);
+  if (only === 'search' && !request.counted) {
+    // Each matching event once: its first matching part (almost every event has only part 0).
+    // The aggregate's ORDER BY is the index's order, so nothing is sorted.
+    const firstPart = `(part = 0 OR NOT EXISTS (SELECT FROM event_search o
+        WHERE o.workspace_id = s.workspace_id AND o.seq = s.seq AND o.part < s.part AND ${holds('o.text', term!)}))`;
+    const page = `WITH found AS MATERIALIZED (
+        SELECT count(*) AS total, max(seq) AS through_seq, (array_agg(seq ORDER BY seq))[1:${limit}] AS seqs
+          FROM event_search s WHERE ${[...search!, ...range, ...after, firstPart].join(' AND ')})
+      SELECT e.*, found.total, found.through_seq FROM found LEFT JOIN LATERAL (
+        SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = ${ws} AND seq = ANY(found.seqs)) AS e ON true
+      ORDER BY e.seq`;
+    return { page: { text: page, values: forPage.values } };
+  }
   let page: string;
-  if (targetsOnly) {
-    // The page's positions straight from the target index, in chain order (an event with two
-    // matching targets once), then those events by primary key: as many probes as the page holds.
+  if (only) {
+    // The page's positions straight from the index of event_targets or event_search, in chain
+    // order (an event with two matching targets or parts once), then those events by primary key:
+    // as many probes as the page holds.
+    const [table, rows] = only === 'targets' ? ['event_targets', targets!] : ['event_search', search!];
     page = `SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = ${ws} AND seq = ANY(ARRAY(
-        SELECT DISTINCT seq FROM event_targets WHERE ${[...targets!, ...range, ...after].join(' AND ')} ORDER BY seq LIMIT ${limit}))
+        SELECT DISTINCT seq FROM ${table} WHERE ${[...rows, ...range, ...after].join(' AND ')} ORDER BY seq LIMIT ${limit}))
       ORDER BY seq LIMIT ${limit}`;
-  } else if (search === undefined) {
-    page = `SELECT ${EVENT_COLUMNS} FROM events WHERE ${[...pageWhere, ...after].join(' AND ')} ORDER BY seq LIMIT ${limit}`;
   } else {
-    page = searchPage(ws, [...pageWhere, ...after], search, limit);
+    page = `SELECT ${EVENT_COLUMNS} FROM events WHERE ${[...where, ...after].join(' AND ')} ORDER BY seq LIMIT ${limit}`;
   }
   return { page: { text: page, values: forPage.values }, count: countStatement(request) };
 }
@@ -204,18 +214,20 @@ function countStatement(request: EventPageRequest): Statement {
       values: p.values,
     };
   }
-  const { where, targets, range, targetsOnly, search } = conditions(request.workspaceId, filter, p);
+  const { where, targets, search, range, only } = conditions(request.workspaceId, filter, p);
   const after = request.counted ? [`seq > ${p.add(request.counted.throughSeq)}`] : [];
-  if (targetsOnly) {
-    // Index-only on event_targets; DISTINCT folds an event's several matching targets into one.
-    return { text: `SELECT count(DISTINCT seq) AS total, max(seq) AS through_seq FROM event_targets WHERE ${[...targets!, ...range, ...after].join(' AND ')}`, values: p.values };
+  if (only) {
+    // Index-only on event_targets or event_search; DISTINCT folds an event's several matching
+    // targets or parts into one.
+    const [table, rows] = only === 'targets' ? ['event_targets', targets!] : ['event_search', search!];
+    return { text: `SELECT count(DISTINCT seq) AS total, max(seq) AS through_seq FROM ${table} WHERE ${[...rows, ...range, ...after].join(' AND ')}`, values: p.values };
   }
   // With no filter but the time range, every position in the range is an event: a workspace's
   // positions run 1, 2, 3, ... without gaps (each append takes the next ones; events are never
   // deleted, except the oldest by retention, which leaves the rest gap-free). Two index probes
   // then count what counting row by row would take tens of milliseconds per 100k events to do.
   const total = onlyTimeRange(filter) ? 'coalesce(max(seq) - min(seq) + 1, 0)' : 'count(*)';
-  return { text: `SELECT ${total} AS total, max(seq) AS through_seq FROM events WHERE ${[...where, ...(search ? [search] : []), ...after].join(' AND ')}`, values: p.values };
+  return { text: `SELECT ${total} AS total, max(seq) AS through_seq FROM events WHERE ${[...where, ...after].join(' AND ')}`, values: p.values };
 }
 
 /** What event_counts counts (migration 004): filters that can match most of a workspace. */
@@ -252,14 +264,21 @@ function onlyTimeRange(filter: EventFilter): boolean {
  */
 export async function queryEvents(pool: pg.Pool, request: EventPageRequest): Promise<EventPage> {
   const { page, count } = eventPageStatements(request);
-  const [rows, counted] = await Promise.all([
-    pool.query<Parameters<typeof eventFromRow>[0]>(page.text, page.values),
-    pool.query<{ total: number; through_seq: number | null }>(count.text, count.values),
-  ]);
-  const events = rows.rows.slice(0, request.limit).map(eventFromRow);
+  type Count = { total: number; through_seq: number | null };
+  type Row = Parameters<typeof eventFromRow>[0];
+  let rows: Row[];
+  let counted: Count;
+  if (count) {
+    const [pageRows, countRows] = await Promise.all([pool.query<Row>(page.text, page.values), pool.query<Count>(count.text, count.values)]);
+    [rows, counted] = [pageRows.rows, countRows.rows[0]!];
+  } else {
+    const counting = (await pool.query<Row & Count>(page.text, page.values)).rows;
+    rows = counting.filter((row) => row.id !== null).map(({ total: _total, through_seq: _through, ...row }) => row);
+    counted = counting[0]!;
+  }
+  const events = rows.slice(0, request.limit).map(eventFromRow);
   const earlier = request.counted ?? { total: 0, throughSeq: 0 };
-  const { total, through_seq } = counted.rows[0]!;
-  return { events, hasMore: rows.rows.length > request.limit, count: { total: earlier.total + total, throughSeq: through_seq ?? earlier.throughSeq } };
+  return { events, hasMore: rows.length > request.limit, count: { total: earlier.total + counted.total, throughSeq: counted.through_seq ?? earlier.throughSeq } };
 }
 
 /** One event of the workspace by id, or undefined; another workspace's event is never returned. */

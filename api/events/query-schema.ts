@@ -6,9 +6,8 @@ import type { ActionFilter } from '../../store/mod.ts';
 export const QUERY_LIMITS = {
   defaultLimit: 25,
   maxLimit: 100,
+  /** Stored search text is split into parts that overlap by this less one (migrations/007_search_rows.sql). */
   searchMaxLength: 200,
-  /** The shortest run of letters/digits a search must hold: a trigram index needs three. */
-  searchMinRun: 3,
 } as const;
 
 // A stored value is at most this long, so a longer filter value could never match: it is a mistake.
@@ -34,18 +33,14 @@ const action = filterValue.transform((s, ctx): ActionFilter => {
   return { prefix: s.slice(0, -1) };
 });
 
-// Letters and digits as pg_trgm sees them in this C-locale database: ASCII only.
-const TRIGRAM_RUN = new RegExp(`[A-Za-z0-9]{${QUERY_LIMITS.searchMinRun}}`);
-
 /**
- * A search is served by a trigram index, which can only narrow a search holding three letters or
- * digits in a row; anything shorter would read every event of the workspace, so it is refused
- * rather than served slowly. Control characters separate the searched fields, so they are refused.
+ * Any text, since every search costs at most one pass over the workspace's search rows (see
+ * store/event-query.ts). Control characters separate the searched fields, so they are refused.
  */
 const search = z.string()
+  .min(1, 'must not be empty')
   .max(QUERY_LIMITS.searchMaxLength, `must be at most ${QUERY_LIMITS.searchMaxLength} characters`)
-  .refine((s) => s.isWellFormed() && !/\p{Cc}/u.test(s), 'must be valid Unicode text without control characters')
-  .refine((s) => TRIGRAM_RUN.test(s), `must contain at least ${QUERY_LIMITS.searchMinRun} consecutive ASCII letters or digits`);
+  .refine((s) => s.isWellFormed() && !/\p{Cc}/u.test(s), 'must be valid Unicode text without control characters');
 
 const limit = z.string()
   .regex(/^\d{1,4}$/, `must be an integer from 1 to ${QUERY_LIMITS.maxLimit}`)
