@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { createActivities, openGeoLookup } from '../activities/mod.ts';
+import { acceptEvent, parseTimestamp } from '../core/mod.ts';
+import { writeInboxBatch } from '../store/mod.ts';
 import { ingestWorkflowId } from '../workflows/ids.ts';
 import { createTestContext, eventually, type TestContext } from './support/context.ts';
 
@@ -118,6 +121,54 @@ describe('many clients sending batches to one workspace at once', () => {
     // Group commit: far fewer workflows (batches) than requests.
     const { rows: batches } = await ctx.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_batches WHERE workspace_id = $1', [workspaceId]);
     expect(batches[0]!.n).toBeLessThanOrEqual(clients * perClient);
+  });
+});
+
+describe('an append of a backlog', () => {
+  it('chains thousands of pending events of several batches in one transaction, in hand-off order', async () => {
+    // Written straight to the inbox, with no workflow started: one append takes them all, as it
+    // does a backlog that built up while the worker was down. Over 500 events, so several INSERTs.
+    const { key, workspaceId } = await ctx.workspace(['admin']);
+    const batches = [700, 1, 650].map((n, b) => ({
+      id: crypto.randomUUID(),
+      events: Array.from({ length: n }, (_, i) => acceptEvent({ ...event(b * 1000 + i), ip_address: '81.2.69.142' }, crypto.randomUUID(), '2026-03-15T14:32:18.847312Z')),
+    }));
+    for (const batch of batches) await writeInboxBatch(ctx.pool, batch.id, workspaceId, batch.events);
+    const activities = createActivities({ pool: ctx.pool, geo: await openGeoLookup(), temporal: ctx.temporal, taskQueue: ctx.taskQueue, recoveryMinAgeSeconds: 3600 });
+    // Only the last batch is named: the ones handed off before it are appended with it, first.
+    const ids = [batches[2]!.id];
+    const result = await activities.appendBatches({ batchIds: ids, places: await activities.enrichBatches(ids) });
+    expect(result).toEqual({ batchIds: ids, appended: 1351, firstSeq: 1, lastSeq: 1351 });
+
+    const { rows } = await ctx.pool.query<{ id: string; seq: number; created_at: string; ip_city: string | null }>(
+      'SELECT id, seq, created_at, ip_city FROM events WHERE workspace_id = $1 ORDER BY seq', [workspaceId]);
+    expect(rows.map((r) => r.id)).toEqual(batches.flatMap((b) => b.events.map((e) => e.id)));
+    expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+    const micros = rows.map((r) => parseTimestamp(r.created_at)!);
+    expect(micros.every((m, i) => i === 0 || m === micros[i - 1]! + 1n)).toBe(true);
+    expect(new Set(rows.map((r) => r.ip_city))).toEqual(new Set(['London']));
+    const { rows: ranges } = await ctx.pool.query('SELECT first_seq, last_seq FROM ingest_batches WHERE workspace_id = $1 ORDER BY received_at', [workspaceId]);
+    expect(ranges).toEqual([{ first_seq: 1, last_seq: 700 }, { first_seq: 701, last_seq: 701 }, { first_seq: 702, last_seq: 1351 }]);
+    expect((await ctx.api(key, '/api/v1/verify')).body.data).toEqual({ valid: true, events_checked: 1351, breaks: [] });
+    expect((await ctx.api(key, '/api/v1/events?action=document.viewed&limit=1')).body.pagination.total).toBe(1351);
+    expect((await ctx.api(key, '/api/v1/events?search=ada&limit=1')).body.pagination.total).toBe(1351);
+    // Appending again finds nothing pending: idempotent.
+    expect(await activities.appendBatches({ batchIds: ids, places: [[]] })).toEqual({ batchIds: ids, appended: 0, firstSeq: 702, lastSeq: 1351 });
+  });
+
+  it('keeps nothing of the backlog when an INSERT fails while the next rows are being prepared', async () => {
+    const { workspaceId } = await ctx.workspace(['admin']);
+    const events = Array.from({ length: 1200 }, (_, i) => acceptEvent(event(i), crypto.randomUUID(), '2026-03-15T14:32:18.847312Z'));
+    // Two events with one id in the first INSERT: the events table refuses it.
+    const batchId = crypto.randomUUID();
+    await writeInboxBatch(ctx.pool, batchId, workspaceId, events.map((e, i) => (i === 20 ? { ...e, id: events[10]!.id } : e)));
+    const activities = createActivities({ pool: ctx.pool, geo: await openGeoLookup(), temporal: ctx.temporal, taskQueue: ctx.taskQueue, recoveryMinAgeSeconds: 3600 });
+    await expect(activities.appendBatches({ batchIds: [batchId], places: [[]] })).rejects.toThrow(/duplicate key/);
+    expect(await storedCount(workspaceId)).toBe(0);
+    const { rows } = await ctx.pool.query('SELECT status, events IS NOT NULL AS kept FROM ingest_batches WHERE id = $1', [batchId]);
+    expect(rows).toEqual([{ status: 'pending', kept: true }]);
+    const { rows: head } = await ctx.pool.query('SELECT seq FROM chain_heads WHERE workspace_id = $1', [workspaceId]);
+    expect(head).toEqual([{ seq: 0 }]);
   });
 });
 
