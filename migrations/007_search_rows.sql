@@ -6,19 +6,19 @@
 -- workspace's rows lie on nearly every page of the table. The trigram index was also ~65% of an
 -- append's statement time and ~68% of its WAL. Here each event's text is lowercased once, when it
 -- is appended, into event_search, and a covering B-tree on (workspace_id, seq, part) holds it: a
--- search is an index-only scan of one contiguous range of that index, ~0.2 µs per event, whatever
+-- search is an index-only scan of one contiguous range of that index, ~0.25 µs per event, whatever
 -- the term, and the same range scan in chain order yields a page.
 --
--- A B-tree entry must stay under ~2.7 kB, and an event's text can reach ~19 kB (16 kB of metadata,
--- two 1,024-character names), so long texts are stored in parts of 600 characters (at most 2,400
--- bytes of UTF-8) that overlap by 199: any search of up to 200 characters (the API's limit,
+-- A B-tree entry must stay under ~2.7 kB, and an event's text can run to 20 kB and more (16 kB of
+-- metadata, which jsonb prints with spaces, and two 1,024-character names), so long texts are
+-- stored in parts of 600 characters (at most 2,400 bytes of UTF-8) that overlap by 199: any search of up to 200 characters (the API's limit,
 -- api/events/query-schema.ts) lies whole inside one part. Almost every event has one part.
 
 CREATE TABLE event_search (
   workspace_id uuid NOT NULL,
   seq          bigint NOT NULL,
   part         smallint NOT NULL,
-  -- lower(event_search_text(...)): the case-insensitive match is `text LIKE lower(pattern)`.
+  -- lower(event_search_text(...)): the case-insensitive match is `strpos(text, lower(term)) > 0`.
   text         text NOT NULL
 ) WITH (
   -- Index-only scans skip the heap only on pages vacuum has marked all-visible; the table only

@@ -257,6 +257,17 @@ describe('GET /api/v1/events: search over long texts', () => {
       expect([term, ids(res.body)]).toEqual([term, expected.map((r) => r.id)]);
     }
   });
+
+  it('stores and finds the longest text of four-byte characters the API accepts', async () => {
+    // Parts of 600 characters of 4 bytes each: the largest B-tree entries event_search can hold.
+    const { workspaceId, key } = await ctx.workspace(['ingest', 'read']);
+    const metadata = { s: `${'😀'.repeat(3_000)}zebra${'😀'.repeat(1_000)}` };
+    await ingest(key, [{ actor_id: 'u', action: 'note.saved', metadata }]);
+    await eventually(async () => (await storedCount(workspaceId)) === 1, 20_000);
+    for (const term of ['😀😀😀', 'ZEBRA', `${'😀'.repeat(199)}z`]) {
+      expect([term, (await get(key, `/api/v1/events?search=${encodeURIComponent(term)}`)).body.pagination.total]).toEqual([term, 1]);
+    }
+  });
 });
 
 describe('GET /api/v1/events: pagination', () => {
