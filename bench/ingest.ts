@@ -188,14 +188,24 @@ async function openLoopPhase(stack: BenchStack, processes: Processes, events: Be
   const statements = await statementMeter(stack);
   const started = performance.now();
   const meter = cpuMeter(stack, processes);
-  const { seconds, latencies, samples, cpuSeconds } = await loadInChild({ kind: 'open', apiUrl, key, path: '/api/v1/events', bodies: events.map((e) => JSON.stringify(e)), rate });
+  const stopSampling = inboxWaitSampler(stack);
+  let waits: Record<string, number>;
+  let loaded: Awaited<ReturnType<typeof loadInChild>>;
+  try {
+    loaded = await loadInChild({ kind: 'open', apiUrl, key, path: '/api/v1/events', bodies: events.map((e) => JSON.stringify(e)), rate });
+  } finally {
+    waits = await stopSampling();
+  }
+  const { seconds, latencies, samples, cpuSeconds } = loaded;
   while (await chained(stack.pool, workspaceId) < events.length) await new Promise((r) => setTimeout(r, 50));
+  const { rows } = await stack.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM ingest_batches WHERE workspace_id = $1', [workspaceId]);
   report(`single events, open loop at ${rate} ev/s`, {
     events: events.length, 'accepted_ev/s': Math.round(events.length / seconds), 'chained_ev/s': Math.round(events.length / ((performance.now() - started) / 1000)),
-    'p50_ms': percentile(latencies, 50), 'p99_ms': percentile(latencies, 99),
+    'p50_ms': percentile(latencies, 50), 'p99_ms': percentile(latencies, 99), inbox_batches: rows[0]!.n,
   });
   report('  the slowest 1% of those requests, on average', slowestBreakdown(samples));
   report('  CPU per event, by process (until chained)', perEvent(meter(cpuSeconds), events.length));
+  report('  inbox INSERTs in progress, by what they wait on', waits);
   await statements(events.length);
 }
 
