@@ -179,11 +179,14 @@ describe('in the Temporal UI', () => {
     await eventually(async () => (await storedCount(workspaceId)) === 1);
     const { rows } = await ctx.pool.query<{ id: string }>('SELECT id FROM ingest_batches WHERE workspace_id = $1', [workspaceId]);
     const batchId = rows[0]!.id;
+    // The append commits before its workflow completes, and the list (Temporal's visibility
+    // store) follows a moment later: wait for both.
+    await ctx.temporal.workflow.getHandle(ingestWorkflowId(batchId)).result();
     const found = await eventually(async () => {
       const list = [];
       for await (const wf of ctx.temporal.workflow.list({ query: `WorkspaceId = '${workspaceId}' AND BatchId = '${batchId}'` })) list.push(wf);
-      return list.length === 1 ? list : undefined;
-    }, 20_000, 'the workflow to be visible');
+      return list.length === 1 && list[0]!.status.name === 'COMPLETED' ? list : undefined;
+    }, 20_000, 'the workflow to be listed as completed');
     expect(found[0]!.workflowId).toBe(ingestWorkflowId(batchId));
     expect(found[0]!.status.name).toBe('COMPLETED');
     const history = JSON.stringify(await ctx.temporal.workflow.getHandle(ingestWorkflowId(batchId)).fetchHistory(), (_k, v) =>

@@ -101,8 +101,10 @@ describe('an API that died after the hand-off committed, before starting the wor
       return ids.length === 5 ? ids : undefined;
     }, 30_000, 'the stranded batch to be stored');
     expect(stored).toEqual(events.map((e) => e.id));
-    const description = await ctx.temporal.workflow.getHandle(ingestWorkflowId(batchId)).describe();
-    expect(description.status.name).toBe('COMPLETED');
+    // The append commits before its workflow completes: wait for the workflow, then look at it.
+    const handle = ctx.temporal.workflow.getHandle(ingestWorkflowId(batchId));
+    await handle.result();
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
     expect((await ctx.api(key, '/api/v1/verify')).body.data.valid).toBe(true);
   }, 60_000);
 });
