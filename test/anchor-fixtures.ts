@@ -56,17 +56,6 @@ export async function tamper(pool: pg.Pool, sql: string, params: unknown[]): Pro
   });
 }
 
-/**
- * Puts a deleted event row back as an operator restoring it from a backup would: the row alone,
- * past every trigger, since the rows derived from it (search, targets, counters) were never removed.
- */
-export async function restoreRow(pool: pg.Pool, sql: string, params: unknown[]): Promise<void> {
-  await inTransaction(pool, async (client) => {
-    await client.query("SET LOCAL session_replication_role = 'replica'");
-    await client.query(sql, params);
-  });
-}
-
 /** Transactions sent so far by an address (its nonce): the test's count of "how many anchors went out". */
 export async function sentTransactions(client: { getTransactionCount(a: { address: `0x${string}`; blockTag: 'pending' | 'latest' }): Promise<number> }, address: `0x${string}`): Promise<number> {
   return await client.getTransactionCount({ address, blockTag: 'pending' });

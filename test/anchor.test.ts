@@ -10,7 +10,7 @@ import {
 } from '../core/mod.ts';
 import { readAnchorTransaction } from '../activities/mod.ts';
 import type { StoredEvent } from '../store/mod.ts';
-import { appendDay, restoreRow, sentTransactions, tamper } from './anchor-fixtures.ts';
+import { appendDay, sentTransactions, tamper } from './anchor-fixtures.ts';
 import { createTestContext, type TestContext } from './support/context.ts';
 
 let ctx: TestContext;
@@ -140,7 +140,9 @@ describe('GET /api/v1/anchors/{id}/verify', () => {
       expect(data).toMatchObject({ valid: false, events_checked: 299 });
       expect(data.problems.map((p: { code: string }) => p.code)).toEqual(['count_mismatch', 'root_mismatch']);
     } finally {
-      await restoreRow(ctx.pool, `INSERT INTO events (workspace_id, seq, id, batch_id, actor_id, actor_name, actor_type, action, action_category, resource,
+      // Put the row back, and only the row: the rows derived from it (search, targets, counters)
+      // were never removed, so the insert triggers must not run again.
+      await ctx.bypassingTriggers(`INSERT INTO events (workspace_id, seq, id, batch_id, actor_id, actor_name, actor_type, action, action_category, resource,
         resource_id, resource_name, metadata, targets, tenant_id, session_id, idempotency_key, version, ip_address, ip_country, ip_city,
         user_agent, occurred_at, created_at, event_hash, previous_event_hash)
         VALUES ($1, $2, $3, gen_random_uuid(), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
-import { createActivities, openGeoLookup } from '../activities/mod.ts';
 import { acceptEvent, parseTimestamp } from '../core/mod.ts';
 import { writeInboxBatch } from '../store/mod.ts';
 import { ingestWorkflowId } from '../workflows/ids.ts';
@@ -26,16 +24,6 @@ async function seeded(n: number): Promise<{ key: string; workspaceId: string }> 
   return ws;
 }
 
-/** A superuser session that bypasses the append-only trigger, as an attacker with DB access could. */
-async function asSuperuserBypassingTriggers(sql: string, params: unknown[]): Promise<void> {
-  const client = new pg.Client(ctx.databaseUrl);
-  await client.connect();
-  try {
-    await client.query("SET session_replication_role = 'replica'");
-    await client.query(sql, params);
-  } finally { await client.end(); }
-}
-
 describe('the events table is append-only', () => {
   it('rejects UPDATE, DELETE and TRUNCATE through SQL', async () => {
     const { workspaceId } = await seeded(3);
@@ -50,7 +38,7 @@ describe('tampering behind the service\'s back is detected by verify', () => {
   it('reports hash_mismatch for a row changed directly in PostgreSQL', async () => {
     const { key, workspaceId } = await seeded(10);
     const { rows } = await ctx.pool.query('SELECT id, encode(event_hash, \'hex\') AS hash FROM events WHERE workspace_id = $1 AND seq = 4', [workspaceId]);
-    await asSuperuserBypassingTriggers(`UPDATE events SET metadata = '{"i": 3, "note": "edited"}' WHERE workspace_id = $1 AND seq = 4`, [workspaceId]);
+    await ctx.bypassingTriggers(`UPDATE events SET metadata = '{"i": 3, "note": "edited"}' WHERE workspace_id = $1 AND seq = 4`, [workspaceId]);
     const res = await ctx.api(key, '/api/v1/verify');
     expect(res.body.data.valid).toBe(false);
     expect(res.body.data.events_checked).toBe(10);
@@ -62,7 +50,7 @@ describe('tampering behind the service\'s back is detected by verify', () => {
     const { rows } = await ctx.pool.query<{ id: string; hash: string }>(
       `SELECT id, encode(event_hash, 'hex') AS hash FROM events WHERE workspace_id = $1 AND seq IN (4, 5, 6) ORDER BY seq`, [workspaceId]);
     const [fourth, fifth, sixth] = rows;
-    await asSuperuserBypassingTriggers('DELETE FROM events WHERE workspace_id = $1 AND seq = 5', [workspaceId]);
+    await ctx.bypassingTriggers('DELETE FROM events WHERE workspace_id = $1 AND seq = 5', [workspaceId]);
     const res = await ctx.api(key, '/api/v1/verify');
     // The sixth event still links to the deleted fifth, where the fourth was expected.
     expect(res.body.data).toEqual({ valid: false, events_checked: 9, breaks: [
@@ -72,7 +60,7 @@ describe('tampering behind the service\'s back is detected by verify', () => {
 
   it('reports the cut when the newest events are deleted', async () => {
     const { key, workspaceId } = await seeded(5);
-    await asSuperuserBypassingTriggers('DELETE FROM events WHERE workspace_id = $1 AND seq = 5', [workspaceId]);
+    await ctx.bypassingTriggers('DELETE FROM events WHERE workspace_id = $1 AND seq = 5', [workspaceId]);
     const res = await ctx.api(key, '/api/v1/verify');
     expect(res.body.data.valid).toBe(false);
     expect(res.body.data.breaks).toEqual([expect.objectContaining({ type: 'chain_break' })]);
@@ -81,8 +69,8 @@ describe('tampering behind the service\'s back is detected by verify', () => {
   it('reports chain_break for an event inserted into the middle of the chain', async () => {
     const { key, workspaceId } = await seeded(6);
     // Re-number 4..6 to 5..7 (descending, to keep the primary key unique), then forge seq 4.
-    for (const seq of [6, 5, 4]) await asSuperuserBypassingTriggers('UPDATE events SET seq = seq + 1 WHERE workspace_id = $1 AND seq = $2', [workspaceId, seq]);
-    await asSuperuserBypassingTriggers(`INSERT INTO events SELECT workspace_id, 4, gen_random_uuid(), batch_id, actor_id, actor_name, actor_type, 'forged.event', action_category,
+    for (const seq of [6, 5, 4]) await ctx.bypassingTriggers('UPDATE events SET seq = seq + 1 WHERE workspace_id = $1 AND seq = $2', [workspaceId, seq]);
+    await ctx.bypassingTriggers(`INSERT INTO events SELECT workspace_id, 4, gen_random_uuid(), batch_id, actor_id, actor_name, actor_type, 'forged.event', action_category,
       resource, resource_id, resource_name, metadata, targets, tenant_id, session_id, NULL, version, ip_address, ip_country, ip_city, user_agent,
       occurred_at, created_at + interval '1 microsecond' / 2, event_hash, previous_event_hash FROM events WHERE workspace_id = $1 AND seq = 3`, [workspaceId]);
     const res = await ctx.api(key, '/api/v1/verify');
@@ -134,7 +122,7 @@ describe('an append of a backlog', () => {
       events: Array.from({ length: n }, (_, i) => acceptEvent({ ...event(b * 1000 + i), ip_address: '81.2.69.142' }, crypto.randomUUID(), '2026-03-15T14:32:18.847312Z')),
     }));
     for (const batch of batches) await writeInboxBatch(ctx.pool, batch.id, workspaceId, batch.events);
-    const activities = createActivities({ pool: ctx.pool, geo: await openGeoLookup(), temporal: ctx.temporal, taskQueue: ctx.taskQueue, recoveryMinAgeSeconds: 3600 });
+    const activities = await ctx.activities();
     // Only the last batch is named: the ones handed off before it are appended with it, first.
     const ids = [batches[2]!.id];
     const result = await activities.appendBatches({ batchIds: ids, places: await activities.enrichBatches(ids) });
@@ -162,7 +150,7 @@ describe('an append of a backlog', () => {
     // Two events with one id in the first INSERT: the events table refuses it.
     const batchId = crypto.randomUUID();
     await writeInboxBatch(ctx.pool, batchId, workspaceId, events.map((e, i) => (i === 20 ? { ...e, id: events[10]!.id } : e)));
-    const activities = createActivities({ pool: ctx.pool, geo: await openGeoLookup(), temporal: ctx.temporal, taskQueue: ctx.taskQueue, recoveryMinAgeSeconds: 3600 });
+    const activities = await ctx.activities();
     await expect(activities.appendBatches({ batchIds: [batchId], places: [[]] })).rejects.toThrow(/duplicate key/);
     expect(await storedCount(workspaceId)).toBe(0);
     const { rows } = await ctx.pool.query('SELECT status, events IS NOT NULL AS kept FROM ingest_batches WHERE id = $1', [batchId]);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
-import { createActivities, openGeoLookup } from '../activities/mod.ts';
 import { computeEventHash } from '../core/mod.ts';
 import { eventsAfter } from '../store/mod.ts';
 import { createTestContext, eventually, type TestContext } from './support/context.ts';
@@ -151,8 +150,7 @@ describe('POST /api/v1/events/batch', () => {
 
   it('places the events of a batch handed off before the inbox kept their addresses apart, from their JSON', async () => {
     const { workspaceId } = await ctx.workspace(['ingest']);
-    const geo = await openGeoLookup();
-    const activities = createActivities({ pool: ctx.pool, geo, temporal: undefined as never, taskQueue: 'unused', recoveryMinAgeSeconds: 60 });
+    const activities = await ctx.activities();
     const client = await ctx.pool.connect();
     try {
       // Inside a transaction that is rolled back, so no worker ever sees this half-made batch.
@@ -161,7 +159,7 @@ describe('POST /api/v1/events/batch', () => {
       const events = [{ ip_address: '89.160.20.112' }, { ip_address: null }, { ip_address: '10.1.2.3' }, { ip_address: '81.2.69.142' }];
       await client.query(`INSERT INTO ingest_batches (id, workspace_id, events_count, event_ids, events) VALUES ($1, $2, 4, $3, $4::json)`,
         [batchId, workspaceId, events.map(() => crypto.randomUUID()), JSON.stringify(events)]);
-      const inTransaction = createActivities({ pool: client as unknown as pg.Pool, geo, temporal: undefined as never, taskQueue: 'unused', recoveryMinAgeSeconds: 60 });
+      const inTransaction = await ctx.activities(client as unknown as pg.Pool);
       expect(await inTransaction.enrichBatches([batchId])).toEqual([[['SE', 'Stockholm'], null, null, ['GB', 'London']]]);
       // Not visible outside the transaction: nothing to place.
       expect(await activities.enrichBatches([batchId])).toEqual([[]]);

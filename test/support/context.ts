@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { generatePrivateKey } from 'viem/accounts';
-import { createActivities, openAnchorChain, openGeoLookup, type AnchorChain, type GeoLookup } from '../../activities/mod.ts';
+import { createActivities, openAnchorChain, openGeoLookup, type Activities, type AnchorChain, type GeoLookup } from '../../activities/mod.ts';
 import { createApp } from '../../api/mod.ts';
 import { silentLogger } from '../../log/mod.ts';
 import { createApiKey, createPool, createWorkspace, type Permission } from '../../store/mod.ts';
@@ -34,6 +34,13 @@ export interface TestContext {
   /** Starts the in-process worker (contexts start with one unless `worker: false`). */
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
+  /** The activities the context's worker runs, over `pool` (a transaction's client, say) or the context's own. */
+  activities(pool?: pg.Pool): Promise<Activities>;
+  /**
+   * Runs one statement in a superuser session with every trigger off (the append-only ones and
+   * those deriving rows), as an attacker with database access, or an operator restoring a row, could.
+   */
+  bypassingTriggers(sql: string, params: unknown[]): Promise<void>;
   /** A new workspace with a key of the given permissions. */
   workspace(permissions?: Permission[]): Promise<{ workspaceId: string; key: string }>;
   /** fetch against the API with a bearer key. */
@@ -74,6 +81,9 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
   const chain = options.anchoring ? await fundedTestChain(options.anchoring.rpcUrl ?? runtime.evmRpcUrl, options.anchoring.confirmations ?? 1) : undefined;
   const anchoring = chain && { chain, pollMs: options.anchoring?.pollMs ?? 200, abandonAfterMs: options.anchoring?.abandonAfterMs };
 
+  const activities = async (over: pg.Pool = pool) =>
+    createActivities({ pool: over, geo: await geo!, temporal, taskQueue, recoveryMinAgeSeconds: recovery.minAgeSeconds, anchoring });
+
   let worker: { worker: Worker; run: Promise<void>; connection: NativeConnection } | undefined;
   const startWorker = async () => {
     if (worker) return;
@@ -82,7 +92,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
     const w = await Worker.create({
       connection: native, namespace: 'default', taskQueue,
       workflowBundle: { codePath: runtime.bundlePath },
-      activities: createActivities({ pool, geo: await geo!, temporal, taskQueue, recoveryMinAgeSeconds: recovery.minAgeSeconds, anchoring }),
+      activities: await activities(),
     });
     worker = { worker: w, run: w.run(), connection: native };
   };
@@ -104,7 +114,15 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
   const apiUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
   return {
-    runtime, databaseUrl, pool, temporal, taskQueue, apiUrl, startWorker, stopWorker, chain,
+    runtime, databaseUrl, pool, temporal, taskQueue, apiUrl, startWorker, stopWorker, chain, activities,
+    async bypassingTriggers(sql, params) {
+      const client = new pg.Client(databaseUrl);
+      await client.connect();
+      try {
+        await client.query("SET session_replication_role = 'replica'");
+        await client.query(sql, params);
+      } finally { await client.end(); }
+    },
     async anchorDay(day) {
       return await temporal.workflow.execute(ANCHOR_DAY_WORKFLOW, { taskQueue, workflowId: anchorDayWorkflowId(taskQueue, day), args: [{ day }] }) as AnchorDayResult;
     },
