@@ -11,7 +11,7 @@ import type pg from 'pg';
 import { decodeCursor, queryFingerprint } from '../api/events/cursor.ts';
 import { eventListQuery } from '../api/events/query-schema.ts';
 import { formatTimestamp } from '../core/mod.ts';
-import { eventPageStatements, findEvent, type EventPageRequest, type Statement } from '../store/mod.ts';
+import { eventPageStatements, findEvent, runEventPage, type EventPageRequest, type Statement } from '../store/mod.ts';
 import { PERSON_NAMES, seedEvents } from './query-seed.ts';
 import { percentile, report, startBenchStack, type BenchStack } from './support.ts';
 
@@ -60,21 +60,12 @@ async function overHttp(apiUrl: string, key: string, params: Params): Promise<{ 
   return { ms, body: res.body as never };
 }
 
-/** The same statements the API runs for `request`, bare through pg, in the same way (store/event-query.ts, queryEvents). */
+/** The same statements the API runs for `request`, bare through pg, run the way it runs them. */
 async function overSql(pool: pg.Pool, request: EventPageRequest): Promise<{ ms: number; ids: string[]; total: number }> {
   const started = performance.now();
-  const { page, count } = eventPageStatements(request);
-  let rows: Array<{ id: string | null }>;
-  let total: number;
-  if (count) {
-    const [paged, counted] = await Promise.all([pool.query<{ id: string }>(page.text, page.values), pool.query<{ total: number }>(count.text, count.values)]);
-    [rows, total] = [paged.rows, counted.rows[0]!.total];
-  } else {
-    const counting = (await pool.query<{ id: string | null; total: number }>(page.text, page.values)).rows;
-    [rows, total] = [counting, counting[0]!.total];
-  }
+  const { rows, counted } = await runEventPage(pool, request);
   const ms = performance.now() - started;
-  return { ms, ids: rows.filter((r) => r.id !== null).slice(0, request.limit).map((r) => r.id!), total: (request.counted?.total ?? 0) + total };
+  return { ms, ids: rows.slice(0, request.limit).map((r) => r.id), total: (request.counted?.total ?? 0) + counted.total };
 }
 
 /**

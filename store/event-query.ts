@@ -253,6 +253,28 @@ function onlyTimeRange(filter: EventFilter): boolean {
     || (name === 'action' && 'prefix' in value && value.prefix === ''));
 }
 
+type EventRow = Parameters<typeof eventFromRow>[0];
+type CountRow = { total: number; through_seq: number | null };
+
+/**
+ * The statements of {@link eventPageStatements}, run as the API runs them: page and count at
+ * the same time on two connections, or a search's first page alone. Returns the page's rows (one
+ * more than asked when more follow) and what was counted this time. Exposed so the benchmark
+ * times exactly this; {@link queryEvents} turns it into a page.
+ */
+export async function runEventPage(pool: pg.Pool, request: EventPageRequest): Promise<{ rows: EventRow[]; counted: CountRow }> {
+  const { page, count } = eventPageStatements(request);
+  if (count) {
+    const [rows, counted] = await Promise.all([pool.query<EventRow>(page.text, page.values), pool.query<CountRow>(count.text, count.values)]);
+    return { rows: rows.rows, counted: counted.rows[0]! };
+  }
+  const counting = (await pool.query<EventRow & CountRow>(page.text, page.values)).rows;
+  return {
+    rows: counting.filter((row) => row.id !== null).map(({ total: _total, through_seq: _through, ...row }) => row),
+    counted: counting[0]!,
+  };
+}
+
 /**
  * One page of a workspace's events matching `filter`, in chain order, with the total count.
  * The page and the count run at the same time on two connections, so the total may already
@@ -263,19 +285,7 @@ function onlyTimeRange(filter: EventFilter): boolean {
  * ```
  */
 export async function queryEvents(pool: pg.Pool, request: EventPageRequest): Promise<EventPage> {
-  const { page, count } = eventPageStatements(request);
-  type Count = { total: number; through_seq: number | null };
-  type Row = Parameters<typeof eventFromRow>[0];
-  let rows: Row[];
-  let counted: Count;
-  if (count) {
-    const [pageRows, countRows] = await Promise.all([pool.query<Row>(page.text, page.values), pool.query<Count>(count.text, count.values)]);
-    [rows, counted] = [pageRows.rows, countRows.rows[0]!];
-  } else {
-    const counting = (await pool.query<Row & Count>(page.text, page.values)).rows;
-    rows = counting.filter((row) => row.id !== null).map(({ total: _total, through_seq: _through, ...row }) => row);
-    counted = counting[0]!;
-  }
+  const { rows, counted } = await runEventPage(pool, request);
   const events = rows.slice(0, request.limit).map(eventFromRow);
   const earlier = request.counted ?? { total: 0, throughSeq: 0 };
   return { events, hasMore: rows.length > request.limit, count: { total: earlier.total + counted.total, throughSeq: counted.through_seq ?? earlier.throughSeq } };
