@@ -26,13 +26,19 @@ const DAY = 86_400_000_000n;
 type Params = Record<string, string>;
 interface Timing { api: number[]; sql: number[]; total: number }
 
-/** The store request the API builds from these query parameters: same schema, same cursor rules. */
-function requestOf(workspaceId: string, params: Params): EventPageRequest {
+/** Whose events are read, with which key. */
+interface Reader { workspaceId: string; keyId: string }
+
+/**
+ * The store request the API builds from these query parameters: same schema, same cursor rules,
+ * and the key checked in the same statements, as the API does for a key it has seen before.
+ */
+function requestOf({ workspaceId, keyId }: Reader, params: Params): EventPageRequest {
   const parsed = eventListQuery.safeParse(params);
   if (!parsed.success) throw new Error(`bad benchmark query ${JSON.stringify(params)}: ${parsed.error.message}`);
   const { cursor, limit, ...filter } = parsed.data;
   const position = cursor === undefined ? undefined : decodeCursor(cursor, queryFingerprint(workspaceId, filter));
-  return { workspaceId, filter, limit, afterSeq: position?.afterSeq, counted: position?.counted };
+  return { workspaceId, filter, limit, afterSeq: position?.afterSeq, counted: position?.counted, keyId };
 }
 
 // A lean keep-alive client: undici's fetch adds ~0.6 ms a request on this machine, which would be
@@ -72,11 +78,11 @@ async function overSql(pool: pg.Pool, request: EventPageRequest): Promise<{ ms: 
  * Alternates HTTP and bare SQL (changing which goes first) over `iterations` parameter sets, and
  * checks on the way that both return the same events and total.
  */
-async function measure(stack: BenchStack, key: string, workspaceId: string, paramsOf: (i: number) => Params, iterations: number): Promise<Timing> {
+async function measure(stack: BenchStack, key: string, reader: Reader, paramsOf: (i: number) => Params, iterations: number): Promise<Timing> {
   const timing: Timing = { api: [], sql: [], total: 0 };
   for (let i = -WARMUP; i < iterations; i++) {
     const params = paramsOf(i + WARMUP);
-    const request = requestOf(workspaceId, params);
+    const request = requestOf(reader, params);
     let http: Awaited<ReturnType<typeof overHttp>>;
     let sql: Awaited<ReturnType<typeof overSql>>;
     if (i % 2 === 0) { http = await overHttp(stack.apiUrl, key, params); sql = await overSql(stack.pool, request); }
@@ -116,7 +122,7 @@ export default async function run(): Promise<void> {
   const stack = await startBenchStack({ worker: false });
   try {
     // One key per workspace; the first workspace is the largest, and the one queried.
-    const workspaces: Array<{ workspaceId: string; key: string }> = [];
+    const workspaces: Array<{ workspaceId: string; key: string; keyId: string }> = [];
     for (let i = 0; i < WORKSPACES; i++) workspaces.push(await stack.workspace(['read']));
 
     // Bulk loading into indexed tables is slow; build the query indexes once the rows are in,
@@ -148,7 +154,8 @@ export default async function run(): Promise<void> {
     console.log(`sizes: ${sizes.map((s) => `${s.name} ${s.size}`).join(', ')}`);
     console.log(`queried workspace: ${sample.workspaceEvents} events (the largest of ${WORKSPACES}); values cycle over ${sample.sessions.length} sampled sessions, actors, tenants, resources`);
 
-    const { workspaceId, key } = workspaces[0]!;
+    const { workspaceId, key, keyId } = workspaces[0]!;
+    const reader = { workspaceId, keyId };
     const cycle = <T>(values: readonly T[]) => (i: number) => values[i % values.length]!;
     const day = (i: number) => {
       const start = now - 89n * DAY + BigInt((i * 7919) % 88) * DAY;
@@ -194,9 +201,9 @@ export default async function run(): Promise<void> {
     console.log(`\n${'query (largest workspace)'.padEnd(44)} times in ms; API over HTTP vs the same statements bare through pg`);
     const missed: string[] = [];
     for (const c of cases) {
-      const timing = await measure(stack, key, workspaceId, c.params, c.iterations ?? 200);
+      const timing = await measure(stack, key, reader, c.params, c.iterations ?? 200);
       if (!line(c.name, timing, c.target ?? 20)) missed.push(c.name);
-      const request = requestOf(workspaceId, c.params(0));
+      const request = requestOf(reader, c.params(0));
       const { page, count } = eventPageStatements(request);
       console.log(`${''.padEnd(46)}page: ${await planOf(stack.pool, page)}; count: ${count ? await planOf(stack.pool, count) : 'in the page'}`);
     }
@@ -213,8 +220,8 @@ export default async function run(): Promise<void> {
       const walkMs = performance.now() - started;
       const name = `page 1000 via cursors${Object.keys(base).length ? ` (${new URLSearchParams(base)})` : ' (no filter)'}`;
       const params = { ...base, limit: '25', cursor: cursor! };
-      if (!line(name, await measure(stack, key, workspaceId, () => params, 200), 20)) missed.push(name);
-      const { page, count } = eventPageStatements(requestOf(workspaceId, params));
+      if (!line(name, await measure(stack, key, reader, () => params, 200), 20)) missed.push(name);
+      const { page, count } = eventPageStatements(requestOf(reader, params));
       console.log(`${''.padEnd(46)}walk of pages 1-999: ${(walkMs / 999).toFixed(2)} ms a page; page: ${await planOf(stack.pool, page)}; count: ${count ? await planOf(stack.pool, count) : 'in the page'}`);
     }
 
@@ -226,9 +233,9 @@ export default async function run(): Promise<void> {
       ['total: from (last 30 days)', { from: formatTimestamp(now - 30n * DAY) }, 60],
       ['total: search=document (worst case, ~80%)', { search: 'document' }, 15],
     ] as Array<[string, Params, number]>) {
-      const timing = await measure(stack, key, workspaceId, () => ({ ...params, limit: '25' }), iterations);
+      const timing = await measure(stack, key, reader, () => ({ ...params, limit: '25' }), iterations);
       line(name, timing, name.startsWith('total: search') ? 100 : 20);
-      const { page, count } = eventPageStatements(requestOf(workspaceId, { ...params, limit: '25' }));
+      const { page, count } = eventPageStatements(requestOf(reader, { ...params, limit: '25' }));
       console.log(`${''.padEnd(46)}page: ${await planOf(stack.pool, page)}; count: ${count ? await planOf(stack.pool, count) : 'in the page'}`);
     }
 
@@ -241,7 +248,7 @@ export default async function run(): Promise<void> {
       await httpGet(`${stack.apiUrl}/api/v1/events/${id}`, key);
       const apiMs = performance.now() - t;
       t = performance.now();
-      await findEvent(stack.pool, workspaceId, id);
+      await findEvent(stack.pool, workspaceId, id, keyId);
       if (i >= 0) { byId.api.push(apiMs); byId.sql.push(performance.now() - t); }
     }
     line('GET /events/{id}', byId, 20);

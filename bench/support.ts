@@ -24,7 +24,7 @@ export interface BenchStack {
   temporal: Client;
   /** Process ids of the PostgreSQL postmaster and the Temporal server (for CPU accounting). */
   pids: { postgres: number; temporal: number };
-  workspace(permissions?: Permission[]): Promise<{ workspaceId: string; key: string }>;
+  workspace(permissions?: Permission[]): Promise<{ workspaceId: string; key: string; keyId: string }>;
   close(): Promise<void>;
 }
 
@@ -73,7 +73,8 @@ export async function startBenchStack(options: { worker?: boolean; poolSize?: nu
     pids: { postgres: Number(readFileSync(join(dir, 'pg', 'cluster', 'postmaster.pid'), 'utf8').split('\n')[0]), temporal: Number(readFileSync(join(dir, 'temporal.pid'), 'utf8').trim()) },
     async workspace(permissions = ['admin']) {
       const ws = await createWorkspace(pool, 'bench');
-      return { workspaceId: ws.id, key: (await createApiKey(pool, { workspaceId: ws.id, name: 'bench', permissions })).key };
+      const { key, id } = await createApiKey(pool, { workspaceId: ws.id, name: 'bench', permissions });
+      return { workspaceId: ws.id, key, keyId: id };
     },
     async close() {
       server.closeAllConnections();

@@ -83,6 +83,15 @@ export async function revokeApiKey(pool: pg.Pool, workspaceId: string, keyId: st
 }
 
 /**
+ * A boolean SQL expression: the key whose id is the parameter `keyId` (e.g. `$3`) is not revoked.
+ * A read that has seen its key valid before adds it to a statement it runs anyway, so checking the
+ * key costs no round trip of its own (see `uncheckedKeyId` in api/auth.ts).
+ */
+export function keyStillValid(keyId: string): string {
+  return `EXISTS (SELECT FROM api_keys WHERE id = ${keyId}::uuid AND revoked_at IS NULL)`;
+}
+
+/**
  * Resolves a presented key to its principal, or undefined for a malformed, unknown or revoked key.
  * Every call reads the database, so a revocation takes effect on the very next request. `digest`:
  * the key's {@link apiKeyDigest}, when the caller has it already.

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { keyStillValid } from './api-keys.ts';
 import { EVENT_COLUMNS, eventFromRow, type StoredEvent } from './events.ts';
 
 /** `action` as asked: one exact action, or every action starting with a prefix (`document.*`). */
@@ -40,6 +41,11 @@ export interface EventPageRequest {
   limit: number;
   /** What an earlier page of the same query counted; absent for the first page. */
   counted?: MatchCount;
+  /**
+   * An API key's id to check in the same statement as the count, so that a read by a key seen
+   * valid before costs no lookup of its own: the page's `keyValid` says whether it is unrevoked.
+   */
+  keyId?: string;
 }
 
 export interface EventPage {
@@ -48,6 +54,8 @@ export interface EventPage {
   hasMore: boolean;
   /** Every event matching the filter, whatever page this is, and through where it was counted. */
   count: MatchCount;
+  /** Whether the request's `keyId` was unrevoked when counted; undefined when none was given. */
+  keyValid?: boolean;
 }
 
 /** A parameterised statement: values only ever travel as parameters. */
@@ -153,7 +161,8 @@ function holds(text: string, term: string): string {
  * Exposed so the benchmark runs exactly what the API runs.
  *
  * A search's first page has no count statement: its page statement counts too, and every row it
- * returns carries `total` and `through_seq` (one row with no event when nothing matches). Its count
+ * returns carries `total` and `through_seq` (one row with no event when nothing matches). With a
+ * `keyId`, the statement that counts also returns `key_valid`. Its count
  * has to read all of the workspace's search rows, and a page of a rarer term most of them, so one
  * pass does both.
  *
@@ -172,9 +181,9 @@ export function eventPageStatements(request: EventPageRequest): { page: Statemen
     const firstPart = `(part = 0 OR NOT EXISTS (SELECT FROM event_search o
         WHERE o.workspace_id = s.workspace_id AND o.seq = s.seq AND o.part < s.part AND ${holds('o.text', term!)}))`;
     const page = `WITH found AS MATERIALIZED (
-        SELECT count(*) AS total, max(seq) AS through_seq, (array_agg(seq ORDER BY seq))[1:${limit}] AS seqs
+        SELECT count(*) AS total, max(seq) AS through_seq, (array_agg(seq ORDER BY seq))[1:${limit}] AS seqs${keyColumn(request, forPage)}
           FROM event_search s WHERE ${[...search!, ...range, ...after, firstPart].join(' AND ')})
-      SELECT e.*, found.total, found.through_seq FROM found LEFT JOIN LATERAL (
+      SELECT e.*, found.total, found.through_seq${request.keyId ? ', found.key_valid' : ''} FROM found LEFT JOIN LATERAL (
         SELECT ${EVENT_COLUMNS} FROM events WHERE workspace_id = ${ws} AND seq = ANY(found.seqs)) AS e ON true
       ORDER BY e.seq`;
     return { page: { text: page, values: forPage.values } };
@@ -209,7 +218,7 @@ function countStatement(request: EventPageRequest): Statement {
     // this snapshot's counter rows are exactly its events. One row (a few for an action prefix).
     const value = 'prefix' in counter ? `value LIKE ${p.add(`${escapeLike(counter.prefix)}%`)}` : `value = ${p.add(counter.value)}`;
     return {
-      text: `SELECT coalesce(sum(events), 0)::bigint AS total, max(through_seq) AS through_seq FROM event_counts
+      text: `SELECT coalesce(sum(events), 0)::bigint AS total, max(through_seq) AS through_seq${keyColumn(request, p)} FROM event_counts
         WHERE workspace_id = ${p.add(request.workspaceId)} AND name = ${p.add(counter.name)} AND ${value}`,
       values: p.values,
     };
@@ -220,14 +229,19 @@ function countStatement(request: EventPageRequest): Statement {
     // Index-only on event_targets or event_search; DISTINCT folds an event's several matching
     // targets or parts into one.
     const [table, rows] = only === 'targets' ? ['event_targets', targets!] : ['event_search', search!];
-    return { text: `SELECT count(DISTINCT seq) AS total, max(seq) AS through_seq FROM ${table} WHERE ${[...rows, ...range, ...after].join(' AND ')}`, values: p.values };
+    return { text: `SELECT count(DISTINCT seq) AS total, max(seq) AS through_seq${keyColumn(request, p)} FROM ${table} WHERE ${[...rows, ...range, ...after].join(' AND ')}`, values: p.values };
   }
   // With no filter but the time range, every position in the range is an event: a workspace's
   // positions run 1, 2, 3, ... without gaps (each append takes the next ones; events are never
   // deleted, except the oldest by retention, which leaves the rest gap-free). Two index probes
   // then count what counting row by row would take tens of milliseconds per 100k events to do.
   const total = onlyTimeRange(filter) ? 'coalesce(max(seq) - min(seq) + 1, 0)' : 'count(*)';
-  return { text: `SELECT ${total} AS total, max(seq) AS through_seq FROM events WHERE ${[...where, ...after].join(' AND ')}`, values: p.values };
+  return { text: `SELECT ${total} AS total, max(seq) AS through_seq${keyColumn(request, p)} FROM events WHERE ${[...where, ...after].join(' AND ')}`, values: p.values };
+}
+
+/** `, <key still valid> AS key_valid` for a request with a `keyId` (a column of the one-row count), else nothing. */
+function keyColumn(request: EventPageRequest, p: ParameterList): string {
+  return request.keyId === undefined ? '' : `, ${keyStillValid(p.add(request.keyId))} AS key_valid`;
 }
 
 /** What event_counts counts (migration 004): filters that can match most of a workspace. */
@@ -254,7 +268,7 @@ function onlyTimeRange(filter: EventFilter): boolean {
 }
 
 type EventRow = Parameters<typeof eventFromRow>[0];
-type CountRow = { total: number; through_seq: number | null };
+type CountRow = { total: number; through_seq: number | null; key_valid?: boolean };
 
 /**
  * The statements of {@link eventPageStatements}, run as the API runs them: page and count at
@@ -270,7 +284,7 @@ export async function runEventPage(pool: pg.Pool, request: EventPageRequest): Pr
   }
   const counting = (await pool.query<EventRow & CountRow>(page.text, page.values)).rows;
   return {
-    rows: counting.filter((row) => row.id !== null).map(({ total: _total, through_seq: _through, ...row }) => row),
+    rows: counting.filter((row) => row.id !== null).map(({ total: _total, through_seq: _through, key_valid: _key, ...row }) => row),
     counted: counting[0]!,
   };
 }
@@ -288,12 +302,22 @@ export async function queryEvents(pool: pg.Pool, request: EventPageRequest): Pro
   const { rows, counted } = await runEventPage(pool, request);
   const events = rows.slice(0, request.limit).map(eventFromRow);
   const earlier = request.counted ?? { total: 0, throughSeq: 0 };
-  return { events, hasMore: rows.length > request.limit, count: { total: earlier.total + counted.total, throughSeq: counted.through_seq ?? earlier.throughSeq } };
+  return {
+    events, hasMore: rows.length > request.limit, count: { total: earlier.total + counted.total, throughSeq: counted.through_seq ?? earlier.throughSeq },
+    keyValid: counted.key_valid,
+  };
 }
 
-/** One event of the workspace by id, or undefined; another workspace's event is never returned. */
-export async function findEvent(pool: pg.Pool, workspaceId: string, id: string): Promise<StoredEvent | undefined> {
-  const { rows } = await pool.query<Parameters<typeof eventFromRow>[0]>(
-    `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1 AND workspace_id = $2`, [id, workspaceId]);
-  return rows[0] ? eventFromRow(rows[0]) : undefined;
+/**
+ * One event of the workspace by id (undefined when it has none; another workspace's event is never
+ * returned). With `keyId`, the key is checked in the same statement, as for a page: `keyValid`
+ * says whether it is unrevoked, when the event was found.
+ */
+export async function findEvent(pool: pg.Pool, workspaceId: string, id: string, keyId?: string): Promise<{ event?: StoredEvent; keyValid?: boolean }> {
+  const { rows } = await pool.query<EventRow & { key_valid?: boolean }>(
+    `SELECT ${EVENT_COLUMNS}${keyId === undefined ? '' : `, ${keyStillValid('$3')} AS key_valid`} FROM events WHERE id = $1 AND workspace_id = $2`,
+    keyId === undefined ? [id, workspaceId] : [id, workspaceId, keyId]);
+  if (!rows[0]) return {};
+  const { key_valid: keyValid, ...row } = rows[0];
+  return { event: eventFromRow(row), keyValid };
 }

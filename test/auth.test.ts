@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import Koa from 'koa';
-import { requireKey } from '../api/auth.ts';
+import { requireKey, type AuthState } from '../api/auth.ts';
 import { errorHandler } from '../api/errors.ts';
 import { silentLogger } from '../log/mod.ts';
 import { createApiKey } from '../store/mod.ts';
@@ -115,12 +115,23 @@ describe('API keys', () => {
     expect(after - before).toBe(10);
   });
 
-  it('show nothing a handler did for a key revoked since it was seen valid: no body, no headers', async () => {
+  it.each([
+    ['checked while the handler runs', { overlap: true }, undefined],
+    ['checked after a handler that did not check it', { checkInRead: true }, undefined],
+    ['checked by the handler itself', { checkInRead: true }, 'in its statement'],
+  ] as const)('show nothing a handler did for a key revoked since it was seen valid (%s): no body, no headers', async (_how, options, handlerChecks) => {
     const { key, workspaceId } = await ctx.workspace(['read']);
-    const app = new Koa();
+    const app = new Koa<AuthState>();
     app.use(errorHandler(silentLogger));
-    app.use(requireKey(ctx.pool, 'read', { overlap: true }));
-    app.use(async (c) => { c.set('X-Found', 'anchor of 2026-03-02'); c.body = { found: true }; });
+    app.use(requireKey(ctx.pool, 'read', options));
+    app.use(async (c) => {
+      if (handlerChecks && c.state.uncheckedKeyId) {
+        const { rows } = await ctx.pool.query<{ valid: boolean }>('SELECT revoked_at IS NULL AS valid FROM api_keys WHERE id = $1', [c.state.uncheckedKeyId]);
+        c.state.keyValid = rows[0]!.valid;
+      }
+      c.set('X-Found', 'anchor of 2026-03-02');
+      c.body = { found: true };
+    });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {

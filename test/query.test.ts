@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { computeEventHash } from '../core/mod.ts';
-import { eventPageStatements, eventsAfter, type EventPageRequest } from '../store/mod.ts';
+import { createApiKey, eventPageStatements, eventsAfter, type EventPageRequest } from '../store/mod.ts';
 import { createTestContext, eventually, type TestContext } from './support/context.ts';
 
 let ctx: TestContext;
@@ -571,6 +571,29 @@ describe('GET /api/v1/events: permissions', () => {
     expect(res.body.error).toBe('forbidden');
     expect((await get(key, `/api/v1/events/${a.ids[0]}`)).status).toBe(403);
     expect((await get('stk_nope', '/api/v1/events')).status).toBe(401);
+  });
+
+  it('checks a key seen before inside the statement that reads, and refuses it there once revoked', async () => {
+    const lookups = jest.spyOn(ctx.pool, 'query');
+    const lookedUp = () => lookups.mock.calls.filter(([sql]) => String(sql).includes('FROM api_keys WHERE prefix')).length;
+    try {
+      const first = await get(a.key, '/api/v1/events?limit=2');
+      for (const path of ['/api/v1/events?limit=2', '/api/v1/events?search=report', '/api/v1/events?action=document.*',
+        `/api/v1/events?limit=2&cursor=${first.body.pagination.next_cursor}`, `/api/v1/events/${a.ids[4]}`]) {
+        const { key, id } = await createApiKey(ctx.pool, { workspaceId: a.workspaceId, name: 'reader', permissions: ['read'] });
+        expect((await get(key, '/api/v1/events?limit=1')).status).toBe(200); // looked up, then remembered
+        lookups.mockClear();
+        expect((await get(key, path)).status).toBe(200);
+        expect([path, lookedUp()]).toEqual([path, 0]);
+        await ctx.pool.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
+        lookups.mockClear();
+        const refused = await get(key, path);
+        expect([path, refused.status, refused.body.error, refused.body.data, lookedUp()]).toEqual([path, 401, 'unauthenticated', undefined, 0]);
+        expect((await get(key, path)).status).toBe(401); // forgotten: looked up again, and still revoked
+      }
+    } finally {
+      lookups.mockRestore();
+    }
   });
 
   it('serves a read-only key and an admin key', async () => {

@@ -11,17 +11,19 @@ import { eventListQuery } from './query-schema.ts';
 /**
  * `GET /api/v1/events` (filtered pages in chain order, with opaque cursors and a total) and
  * `GET /api/v1/events/{id}`. Both need a key with the `read` permission, and both only ever look
- * inside the key's workspace. Behaviour and limits: docs/api/events-query.md.
+ * inside the key's workspace. A key seen valid before is checked in the statement that reads (the
+ * count, or the event), so a read costs no key lookup of its own. Behaviour and limits: docs/api/events-query.md.
  */
 export function queryRoutes(pool: pg.Pool): Router<AuthState> {
   const router = new Router<AuthState>();
 
-  router.get('/api/v1/events', requireKey(pool, 'read', { overlap: true }), async (ctx) => {
+  router.get('/api/v1/events', requireKey(pool, 'read', { checkInRead: true }), async (ctx) => {
     const { cursor, limit, ...filter } = parseQuery(ctx, eventListQuery);
     const workspaceId = ctx.state.principal.workspaceId;
     const fingerprint = queryFingerprint(workspaceId, filter satisfies EventFilter);
     const position = cursor === undefined ? undefined : decodeCursor(cursor, fingerprint);
-    const page = await queryEvents(pool, { workspaceId, filter, limit, afterSeq: position?.afterSeq, counted: position?.counted });
+    const page = await queryEvents(pool, { workspaceId, filter, limit, afterSeq: position?.afterSeq, counted: position?.counted, keyId: ctx.state.uncheckedKeyId });
+    ctx.state.keyValid = page.keyValid;
     const last = page.events.at(-1);
     ctx.body = {
       data: page.events.map(presentEvent),
@@ -35,20 +37,21 @@ export function queryRoutes(pool: pg.Pool): Router<AuthState> {
 
   // An id the API accepted (202) is in the inbox until the worker chains it: that answer differs
   // from "never existed", so a client polling right after ingesting can tell the two apart.
-  router.get('/api/v1/events/:id', requireKey(pool, 'read', { overlap: true }), async (ctx) => {
+  router.get('/api/v1/events/:id', requireKey(pool, 'read', { checkInRead: true }), async (ctx) => {
     const id = ctx.params.id!;
     const workspaceId = ctx.state.principal.workspaceId;
     const unknown = () => notFound(`No event with id '${id.slice(0, 64)}' exists in this workspace.`);
     if (!isUuid(id)) throw unknown();
-    let event = await findEvent(pool, workspaceId, id);
+    let { event, keyValid } = await findEvent(pool, workspaceId, id, ctx.state.uncheckedKeyId);
     if (!event) {
       if (await isQueued(pool, workspaceId, id)) {
         throw notFound(`Event '${id}' was accepted and is still queued; it will be readable once it is on the chain (usually within a second).`, { status: 'queued' });
       }
       // The append may have committed between the two reads above: look once more.
-      event = await findEvent(pool, workspaceId, id);
+      ({ event, keyValid } = await findEvent(pool, workspaceId, id, ctx.state.uncheckedKeyId));
       if (!event) throw unknown();
     }
+    ctx.state.keyValid = keyValid;
     ctx.body = { data: presentEvent(event) };
   });
 
