@@ -8,7 +8,7 @@ export interface AuthState extends Partial<TimingState> {
   principal: Principal;
   /** Set when the key was not looked up on arrival: the write must check it (see `checkAtWrite`), a read may (see `checkInRead`). */
   uncheckedKeyId?: string;
-  /** Set by a read that checked `uncheckedKeyId` in a statement of its own: whether the key was unrevoked then. */
+  /** Set by a read that checked `uncheckedKeyId` in a statement it runs anyway: whether the key was unrevoked then. */
   keyValid?: boolean;
 }
 

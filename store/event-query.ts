@@ -161,10 +161,9 @@ function holds(text: string, term: string): string {
  * Exposed so the benchmark runs exactly what the API runs.
  *
  * A search's first page has no count statement: its page statement counts too, and every row it
- * returns carries `total` and `through_seq` (one row with no event when nothing matches). With a
- * `keyId`, the statement that counts also returns `key_valid`. Its count
+ * returns carries `total` and `through_seq` (one row with no event when nothing matches). Its count
  * has to read all of the workspace's search rows, and a page of a rarer term most of them, so one
- * pass does both.
+ * pass does both. With a `keyId`, the statement that counts also returns `key_valid`.
  *
  * ```ts
  * const { page, count } = eventPageStatements({ workspaceId, filter: { session_id: 'sess_4kN8pLm' }, limit: 25 });
@@ -309,9 +308,9 @@ export async function queryEvents(pool: pg.Pool, request: EventPageRequest): Pro
 }
 
 /**
- * One event of the workspace by id (undefined when it has none; another workspace's event is never
- * returned). With `keyId`, the key is checked in the same statement, as for a page: `keyValid`
- * says whether it is unrevoked, when the event was found.
+ * One event of the workspace by id: `event` is undefined when it has none (another workspace's
+ * event is never returned). With `keyId`, the key is checked in the same statement, as for a page:
+ * `keyValid` says whether it is unrevoked, when the event was found.
  */
 export async function findEvent(pool: pg.Pool, workspaceId: string, id: string, keyId?: string): Promise<{ event?: StoredEvent; keyValid?: boolean }> {
   const { rows } = await pool.query<EventRow & { key_valid?: boolean }>(
