@@ -17,9 +17,10 @@ const CHUNK = 1 << 22;
 
 /**
  * The ranges of consecutive slices of up to `linesPerSlice` lines, from byte `from` (a line's
- * start) on. A last line without a newline counts as a line.
+ * start) up to byte `end` (the end of the file by default). A last line without a newline counts
+ * as a line.
  */
-export async function* sliceRanges(path: string, linesPerSlice: number, from = 0): AsyncGenerator<SliceRange> {
+export async function* sliceRanges(path: string, linesPerSlice: number, from = 0, end = Infinity): AsyncGenerator<SliceRange> {
   const file = await open(path, 'r');
   try {
     const chunk = Buffer.allocUnsafe(CHUNK);
@@ -28,7 +29,7 @@ export async function* sliceRanges(path: string, linesPerSlice: number, from = 0
     let sliceStart = -1;
     let lines = 0;
     for (;;) {
-      const { bytesRead } = await file.read(chunk, 0, CHUNK, offset);
+      const { bytesRead } = await file.read(chunk, 0, Math.max(0, Math.min(CHUNK, end - offset)), offset);
       if (bytesRead === 0) break;
       let pos = 0;
       for (let nl = chunk.indexOf(10, pos); nl >= 0 && nl < bytesRead; nl = chunk.indexOf(10, pos)) {
@@ -168,10 +169,11 @@ export class RunSlicer {
   #to = 0;
   #fd = -1;
 
-  constructor(path: string, firstLineAt: number, sliceBytes: number) {
+  /** `size`: how much of the file to cut (all of it by default); threads checking one file must agree on it. */
+  constructor(path: string, firstLineAt: number, sliceBytes: number, size = statSync(path).size) {
     this.#maxWindow = MAX_SLICE_FACTOR * sliceBytes + 2 * OVERRUN;
     this.#path = path;
-    this.#size = statSync(path).size;
+    this.#size = size;
     this.#firstLineAt = firstLineAt;
     this.#sliceBytes = sliceBytes;
   }

@@ -14,6 +14,8 @@ export interface VerifierWorkerData {
   file: string;
   quiet: boolean;
   sliceBytes: number;
+  /** How much of the file every thread checks: its size when the threads started. */
+  size: number;
   /** The next slice index, shared by every thread. */
   next: Int32Array;
 }
@@ -53,13 +55,20 @@ export class VerifierThreads {
   readonly next = new Int32Array(new SharedArrayBuffer(4));
   /** The slice size every thread cuts by (the caller's must be the same). */
   readonly sliceBytes: number;
+  /**
+   * The file's size when the threads started. Every thread, the caller's included, checks the
+   * file up to there: a file that grows meanwhile (still being written) is checked as it was,
+   * and the threads cannot disagree on where it ends.
+   */
+  readonly size: number;
   readonly #workers: WorkerEntry[];
 
   /** `threads`: the caller's included; by default, {@link defaultThreads} for the file's size (a missing file throws ENOENT). */
   constructor(o: { file: string; threads?: number; quiet: boolean; sliceBytes?: number; workerModule?: URL }) {
     this.sliceBytes = o.sliceBytes ?? SLICE_BYTES;
-    const threads = o.threads ?? defaultThreads(statSync(o.file).size);
-    const workerData: VerifierWorkerData = { file: o.file, quiet: o.quiet, sliceBytes: this.sliceBytes, next: this.next };
+    this.size = statSync(o.file).size;
+    const threads = o.threads ?? defaultThreads(this.size);
+    const workerData: VerifierWorkerData = { file: o.file, quiet: o.quiet, sliceBytes: this.sliceBytes, size: this.size, next: this.next };
     this.#workers = Array.from({ length: Math.max(0, threads - 1) }, () => {
       const entry: WorkerEntry = { worker: new Worker(o.workerModule ?? WORKER_MODULE, { workerData }), messages: [], ended: false };
       const end = () => { entry.ended = true; entry.onEnd?.(); };

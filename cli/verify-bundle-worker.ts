@@ -14,7 +14,7 @@ const first = readFirstLine(data.file);
 post({ first: first?.text ?? null });
 const header = first && bundleHeaderOf(first.value);
 if (header) {
-  const slicer = new RunSlicer(data.file, first.next, data.sliceBytes);
+  const slicer = new RunSlicer(data.file, first.next, data.sliceBytes, data.size);
   for (const taken of takeSlices(slicer, data.next, header, data.quiet, header.previous_anchor?.record.last_event_hash)) post(taken);
 }
 post({ done: true });

@@ -65,14 +65,14 @@ async function checkTransaction(o: VerifyOptions, tx: EventProof['transaction'],
 
 interface EventsOutcome { count: number; failed: number; firstEventHash: string | null; lastEventHash: string | null }
 
-/** Checks event lines from line `start` (at byte `from`) on, in this thread. */
-async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: number, from: number, previous: string | null | undefined, prefix: EventsOutcome): Promise<EventsOutcome> {
+/** Checks event lines from line `start` (at byte `from`) up to byte `end`, in this thread. */
+async function checkSequentially(o: VerifyOptions, header: BundleHeader, start: number, from: number, end: number, previous: string | null | undefined, prefix: EventsOutcome): Promise<EventsOutcome> {
   const runner = new SliceRunner(header, { start, previousEventHash: previous, quiet: o.quiet });
   const reader = new RangeReader(o.file);
   let failed = prefix.failed;
   // Slices hold whole 256-event runs, so nothing of one slice is pending when the reader's buffer
   // is refilled with the next (only the last, partial run waits for finish()).
-  for await (const range of sliceRanges(o.file, SLICE_LINES, from)) {
+  for await (const range of sliceRanges(o.file, SLICE_LINES, from, end)) {
     const done = runner.push(reader.read(range));
     failed += done.failed;
     o.out(done.text);
@@ -137,7 +137,7 @@ async function checkEvents(o: VerifyOptions, header: BundleHeader, first: { text
     }
   };
   const onThisThread = async () => {
-    for (const taken of takeSlices(new RunSlicer(o.file, first.next, threads.sliceBytes), next, header, o.quiet, initialPrevious)) {
+    for (const taken of takeSlices(new RunSlicer(o.file, first.next, threads.sliceBytes, threads.size), next, header, o.quiet, initialPrevious)) {
       join(taken);
       // Lets the workers' results in between slices.
       await new Promise((resolve) => setImmediate(resolve));
@@ -148,7 +148,7 @@ async function checkEvents(o: VerifyOptions, header: BundleHeader, first: { text
   // done, no worker takes another slice; whoever started the threads stops them.
   await Promise.all([onThisThread(), threads.run(first.text, join)]);
   if (complete) return done;
-  return await checkSequentially(o, header, done.count, joinedEnd, previous, done);
+  return await checkSequentially(o, header, done.count, joinedEnd, threads.size, previous, done);
 }
 
 /**

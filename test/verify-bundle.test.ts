@@ -5,12 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_SLICE_FACTOR, RunSlicer } from '../cli/bundle-file.ts';
 import { formatVerdict } from '../cli/bundle-slice.ts';
 import { verifyBundleFile } from '../cli/verify-bundle.ts';
+import { VerifierThreads } from '../cli/verifier-threads.ts';
 import { verifyBundle } from '../core/mod.ts';
 import type { StoredEvent } from '../store/mod.ts';
 import { appendDay } from './anchor-fixtures.ts';
@@ -230,6 +231,36 @@ describe('sealtrail verify-bundle', () => {
       }
     }
     expect((await runInProcess(damaged, { threads: 1 })).out).toContain(`FAIL 4200 ${day1[4200]!.id}: hash_mismatch`);
+  });
+
+  it('checks the file as it was when it started, even if it grows meanwhile', async () => {
+    const uncuttable = bundle1.map((line, i) => {
+      if (i === 0) return line;
+      const { event, ...rest } = JSON.parse(line);
+      return JSON.stringify({ event, ...rest });
+    });
+    const damaged = edit(bundle1, 1 + 4200, (l) => { l.event.action = 'document.restored'; });
+    for (const [what, lines] of [['intact', bundle1], ['damaged (checked on in one thread)', damaged], ['uncuttable (checked in one thread)', uncuttable]] as const) {
+      const expected = await runInProcess(lines, { threads: 1 });
+      const file = join(dir, `${crypto.randomUUID()}.jsonl`);
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      const options = { file, rpc: ctx.runtime.evmRpcUrl, quiet: true, minConfirmations: 1, threads: 3, sliceBytes: 60_000 };
+      const threads = new VerifierThreads(options);
+      // Still being written: more lines arrive after the threads started, before any slice is cut.
+      appendFileSync(file, `${bundle1[1 + 10]}\n{"type":"event","half-writ`);
+      let out = '';
+      try {
+        const code = await verifyBundleFile({ ...options, out: (text) => { out += text; } }, threads);
+        expect([what, { code, out: out.replace(/\d+ confirmation\(s\)/, 'N confirmation(s)') }]).toEqual([what, expected]);
+      } finally {
+        await threads.stop();
+      }
+    }
+    // What had arrived of a bundle still being written fails: fewer events than its header counts.
+    const cut = await runInProcess([...bundle1.slice(0, 3001), bundle1[3001]!.slice(0, 100)], { threads: 3, sliceBytes: 60_000, trailingNewline: false });
+    expect(cut.code).toBe(1);
+    expect(cut.out).toContain('FAIL 3000 (no id): malformed');
+    expect(cut.out).toContain('bundle: FAIL count_mismatch: the bundle has 3001 event(s); the anchor covers 5000');
   });
 
   it('checks a single-event proof from the API the same way', async () => {

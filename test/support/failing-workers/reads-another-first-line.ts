@@ -12,7 +12,7 @@ const data = workerData as VerifierWorkerData;
 const first = readFirstLine(data.file)!;
 parentPort!.postMessage({ first: `${first.text} ` });
 const header = bundleHeaderOf(first.value)!;
-for (const taken of takeSlices(new RunSlicer(data.file, first.next, data.sliceBytes), data.next, header, data.quiet, header.previous_anchor?.record.last_event_hash)) {
+for (const taken of takeSlices(new RunSlicer(data.file, first.next, data.sliceBytes, data.size), data.next, header, data.quiet, header.previous_anchor?.record.last_event_hash)) {
   parentPort!.postMessage(taken.result ? { ...taken, result: { ...taken.result, text: `FAIL ${taken.result.start} (another file)\n${taken.result.text}` } } : taken);
 }
 parentPort!.postMessage({ done: true });

@@ -8,7 +8,7 @@ const data = workerData as VerifierWorkerData;
 const first = readFirstLine(data.file)!;
 parentPort!.postMessage({ first: first.text });
 const header = bundleHeaderOf(first.value)!;
-const slices = takeSlices(new RunSlicer(data.file, first.next, data.sliceBytes), data.next, header, data.quiet, header.previous_anchor?.record.last_event_hash);
+const slices = takeSlices(new RunSlicer(data.file, first.next, data.sliceBytes, data.size), data.next, header, data.quiet, header.previous_anchor?.record.last_event_hash);
 const taken = slices.next();
 if (!taken.done) parentPort!.postMessage(taken.value);
 Atomics.add(data.next, 0, 1);
