@@ -83,12 +83,13 @@ export async function revokeApiKey(pool: pg.Pool, workspaceId: string, keyId: st
 }
 
 /**
- * A boolean SQL expression: the key whose id is the parameter `keyId` (e.g. `$3`) is not revoked.
- * A read that has seen its key valid before adds it to a statement it runs anyway, so checking the
- * key costs no round trip of its own (see `uncheckedKeyId` in api/auth.ts).
+ * A boolean SQL expression: every key whose id is in the uuid[] parameter `keyIds` (e.g. `$3`,
+ * distinct ids) exists and is not revoked. A request by a key seen valid before has it checked by a statement it
+ * runs anyway, so the check costs no round trip of its own: the inbox write of ingestion, the
+ * count of a read (see `uncheckedKeyId` in api/auth.ts).
  */
-export function keyStillValid(keyId: string): string {
-  return `EXISTS (SELECT FROM api_keys WHERE id = ${keyId}::uuid AND revoked_at IS NULL)`;
+export function keysStillValid(keyIds: string): string {
+  return `(SELECT count(*) FROM api_keys WHERE id = ANY(${keyIds}::uuid[]) AND revoked_at IS NULL) = cardinality(${keyIds}::uuid[])`;
 }
 
 /**

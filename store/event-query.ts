@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { keyStillValid } from './api-keys.ts';
+import { keysStillValid } from './api-keys.ts';
 import { EVENT_COLUMNS, eventFromRow, type StoredEvent } from './events.ts';
 
 /** `action` as asked: one exact action, or every action starting with a prefix (`document.*`). */
@@ -240,7 +240,7 @@ function countStatement(request: EventPageRequest): Statement {
 
 /** `, <key still valid> AS key_valid` for a request with a `keyId` (a column of the one-row count), else nothing. */
 function keyColumn(request: EventPageRequest, p: ParameterList): string {
-  return request.keyId === undefined ? '' : `, ${keyStillValid(p.add(request.keyId))} AS key_valid`;
+  return request.keyId === undefined ? '' : `, ${keysStillValid(p.add([request.keyId]))} AS key_valid`;
 }
 
 /** What event_counts counts (migration 004): filters that can match most of a workspace. */
@@ -314,8 +314,8 @@ export async function queryEvents(pool: pg.Pool, request: EventPageRequest): Pro
  */
 export async function findEvent(pool: pg.Pool, workspaceId: string, id: string, keyId?: string): Promise<{ event?: StoredEvent; keyValid?: boolean }> {
   const { rows } = await pool.query<EventRow & { key_valid?: boolean }>(
-    `SELECT ${EVENT_COLUMNS}${keyId === undefined ? '' : `, ${keyStillValid('$3')} AS key_valid`} FROM events WHERE id = $1 AND workspace_id = $2`,
-    keyId === undefined ? [id, workspaceId] : [id, workspaceId, keyId]);
+    `SELECT ${EVENT_COLUMNS}${keyId === undefined ? '' : `, ${keysStillValid('$3')} AS key_valid`} FROM events WHERE id = $1 AND workspace_id = $2`,
+    keyId === undefined ? [id, workspaceId] : [id, workspaceId, [keyId]]);
   if (!rows[0]) return {};
   const { key_valid: keyValid, ...row } = rows[0];
   return { event: eventFromRow(row), keyValid };

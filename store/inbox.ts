@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { AcceptedEvent } from '../core/mod.ts';
+import { keysStillValid } from './api-keys.ts';
 import { inTransaction } from './pool.ts';
 
 export type ReceiptStatus = 'queued' | 'duplicate';
@@ -98,7 +99,7 @@ async function insertBatch(db: pg.Pool | pg.PoolClient, batchId: string, workspa
   const { rowCount } = await db.query(
     `INSERT INTO ingest_batches (id, workspace_id, events_count, event_ids, events, ip_addresses)
      SELECT $1, $2, $3, $4::uuid[], $5::json, $7::text[]
-      WHERE (SELECT count(*) FROM api_keys WHERE id = ANY($6::uuid[]) AND revoked_at IS NULL) = cardinality($6::uuid[])`,
+      WHERE ${keysStillValid('$6')}`,
     [batchId, workspaceId, events.length, events.map((e) => e.id), JSON.stringify(events), keyIds, events.map((e) => e.ip_address)],
   );
   return rowCount === 1;
