@@ -106,15 +106,15 @@ async function checkedInRead(ctx: ParameterizedContext<AuthState>, next: Next, o
   ctx.state.principal = o.known;
   ctx.state.uncheckedKeyId = o.known.keyId;
   ctx.state.timing?.lap('auth');
-  const [handled] = await Promise.allSettled([next()]);
-  let checked: { valid: boolean; lacksPermission?: boolean };
+  let failure: { error: unknown } | undefined;
   try {
-    checked = ctx.state.keyValid === undefined ? await lookUp(o) : { valid: ctx.state.keyValid };
+    await next();
   } catch (error) {
-    throw hide(ctx, error);
+    failure = { error };
   }
+  const checked: { valid: boolean; lacksPermission?: boolean } = ctx.state.keyValid === undefined ? await lookUp(o).catch((error) => { throw hide(ctx, error); }) : { valid: ctx.state.keyValid };
   if (!checked.valid) throw refuse(ctx, o, checked);
-  if (handled.status === 'rejected') throw handled.reason;
+  if (failure) throw failure.error;
 }
 
 /** Looks a known key up again: whether it still holds the permission (or exists, but lacks it). */
