@@ -1,5 +1,6 @@
 import type { Target } from '../../core/mod.ts';
-import type { StoredEvent } from '../../store/mod.ts';
+import type { EventPage, StoredEvent } from '../../store/mod.ts';
+import { encodeCursor } from './cursor.ts';
 
 /** An event as the API shows it (the contract's nested shape, as in the seeds). */
 export interface PublicEvent {
@@ -53,5 +54,24 @@ export function presentEvent(event: StoredEvent): PublicEvent {
     integrity: { event_hash: event.event_hash, previous_event_hash: event.previous_event_hash },
     occurred_at: event.occurred_at,
     created_at: event.created_at,
+  };
+}
+
+/** A page of `GET /api/v1/events` as the API answers it. */
+export interface PublicPage {
+  data: PublicEvent[];
+  pagination: { has_more: boolean; next_cursor: string | null; total: number };
+}
+
+/** Presents `page` of the query `fingerprint` identifies (see cursor.ts), with the cursor that continues it. */
+export function presentPage(page: EventPage, fingerprint: string): PublicPage {
+  const last = page.events.at(-1);
+  return {
+    data: page.events.map(presentEvent),
+    pagination: {
+      has_more: page.hasMore,
+      next_cursor: page.hasMore && last ? encodeCursor({ afterSeq: last.seq, counted: page.count }, fingerprint) : null,
+      total: page.count.total,
+    },
   };
 }

@@ -4,8 +4,8 @@ import { findEvent, isQueued, queryEvents, type EventFilter } from '../../store/
 import { requireKey, type AuthState } from '../auth.ts';
 import { notFound } from '../errors.ts';
 import { isUuid, parseQuery } from '../query.ts';
-import { decodeCursor, encodeCursor, queryFingerprint } from './cursor.ts';
-import { presentEvent } from './presenter.ts';
+import { decodeCursor, queryFingerprint } from './cursor.ts';
+import { presentEvent, presentPage } from './presenter.ts';
 import { eventListQuery } from './query-schema.ts';
 
 /**
@@ -24,15 +24,7 @@ export function queryRoutes(pool: pg.Pool): Router<AuthState> {
     const position = cursor === undefined ? undefined : decodeCursor(cursor, fingerprint);
     const page = await queryEvents(pool, { workspaceId, filter, limit, afterSeq: position?.afterSeq, counted: position?.counted, keyId: ctx.state.uncheckedKeyId });
     ctx.state.keyValid = page.keyValid;
-    const last = page.events.at(-1);
-    ctx.body = {
-      data: page.events.map(presentEvent),
-      pagination: {
-        has_more: page.hasMore,
-        next_cursor: page.hasMore && last ? encodeCursor({ afterSeq: last.seq, counted: page.count }, fingerprint) : null,
-        total: page.count.total,
-      },
-    };
+    ctx.body = presentPage(page, fingerprint);
   });
 
   // An id the API accepted (202) is in the inbox until the worker chains it: that answer differs
