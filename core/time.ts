@@ -22,6 +22,8 @@ export function parseTimestamp(text: string): bigint | undefined {
   const m = ISO.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s, frac = '', zone] = m;
+  // Date.UTC would roll 12:23:99 over into 12:24:39 too; leap seconds (:60) are not representable.
+  if (Number(mi) > 59 || Number(s) > 59) return undefined;
   const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   const check = new Date(ms);
   // Date.UTC rolls 2026-02-30 over into March; a real calendar date survives the round trip.

@@ -68,6 +68,7 @@ describe('POST /api/v1/events', () => {
       ['a NUL character deep in metadata', { actor_id: 'u', action: 'a.b', metadata: { a: { b: 'x\u0000' } } }, 'metadata'],
       ['a lone surrogate', { actor_id: 'u', action: 'a.b', actor_name: 'bad \ud800' }, 'actor_name'],
       ['a bad timestamp', { actor_id: 'u', action: 'a.b', occurred_at: '2026-02-30T00:00:00Z' }, 'occurred_at'],
+      ['a timestamp with 99 seconds', { actor_id: 'u', action: 'a.b', occurred_at: '2026-03-01T00:00:99Z' }, 'occurred_at'],
       ['a timestamp without zone', { actor_id: 'u', action: 'a.b', occurred_at: '2026-03-01T00:00:00' }, 'occurred_at'],
       ['a fractional version', { actor_id: 'u', action: 'a.b', version: 1.5 }, 'version'],
       ['a bad ip address', { actor_id: 'u', action: 'a.b', ip_address: '999.1.1.1' }, 'ip_address'],
