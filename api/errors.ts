@@ -48,7 +48,13 @@ export function errorHandler(log: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new ApiError(404, 'not_found', `No route for ${ctx.method} ${ctx.path}.`);
+      if (ctx.body === undefined) {
+        // What no handler answered: no route, or a route without this method (the routers'
+        // allowedMethods set the status and the Allow header, which stays).
+        if (ctx.status === 404) throw new ApiError(404, 'not_found', `No route for ${ctx.method} ${ctx.path}.`);
+        if (ctx.status === 405) throw new ApiError(405, 'method_not_allowed', `${ctx.path} does not take ${ctx.method}; it takes ${ctx.response.get('Allow')}.`);
+        if (ctx.status === 501) throw new ApiError(501, 'not_implemented', `This API does not implement the method ${ctx.method}.`);
+      }
     } catch (error) {
       let apiError: ApiError;
       if (error instanceof ApiError) apiError = error;

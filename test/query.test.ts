@@ -562,6 +562,16 @@ describe('GET /api/v1/events: bad input', () => {
     if (field) expect(res.body.details[0].path).toBe(field);
   });
 
+  it('answers an unknown path or method in the contract\'s error format', async () => {
+    const unknown = await ctx.api(a.key, '/api/v1/nothing-here');
+    expect(unknown).toMatchObject({ status: 404, body: { error: 'not_found', message: 'No route for GET /api/v1/nothing-here.' } });
+    const wrongMethod = await ctx.api(a.key, '/api/v1/events/7b3f8c2a-1d4e-4f6a-9b8c-2e5d7f1a3c9b', { method: 'DELETE' });
+    expect(wrongMethod).toMatchObject({ status: 405, body: { error: 'method_not_allowed', message: expect.stringContaining('takes HEAD, GET') } });
+    expect(wrongMethod.headers.get('allow')).toBe('HEAD, GET');
+    const unimplemented = await ctx.api(a.key, '/api/v1/events', { method: 'PROPFIND' });
+    expect(unimplemented).toMatchObject({ status: 501, body: { error: 'not_implemented' } });
+  });
+
   it('serves a 200-character search', async () => {
     const res = await get(a.key, `/api/v1/events?search=${'ab1'.repeat(66)}xy`);
     expect(res.status).toBe(200);
