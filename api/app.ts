@@ -9,6 +9,7 @@ import { GroupCommit } from './events/group-commit.ts';
 import { DEFAULT_WORKFLOW_INTERVAL_MS, WorkflowStarter } from './events/workflow-starter.ts';
 import { ingestRoutes } from './events/ingest-routes.ts';
 import { queryRoutes } from './events/query-routes.ts';
+import type { ReadLimits } from './events/read-gate.ts';
 import { healthRoutes } from './health.ts';
 import { verifyRoutes } from './verify/routes.ts';
 import { anchorRoutes, type AnchorApiDeps } from './anchors/routes.ts';
@@ -23,6 +24,8 @@ export interface AppDeps {
   ingest: { groupCommitMs: number; groupMaxEvents: number; workflowIntervalMs?: number };
   /** Chain access and public rate limit of the anchor routes (optional: onchain_valid is null without a chain). */
   anchoring?: AnchorApiDeps;
+  /** Event reads admitted per workspace at once (default: from the pool's size, see `readLimitsFor`). */
+  reads?: ReadLimits;
 }
 
 export interface App {
@@ -48,7 +51,7 @@ export function createApp(deps: AppDeps): App {
   const groups = new GroupCommit(createHandOff({ pool: deps.pool, starter, log: deps.log }), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));
   koa.use(serverTiming());
-  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool), verifyRoutes(deps.pool),
+  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool, deps.reads), verifyRoutes(deps.pool),
     anchorRoutes(deps.pool, deps.anchoring), proofRoutes(deps.pool, deps.anchoring)]) {
     koa.use(router.routes());
     koa.use(router.allowedMethods());

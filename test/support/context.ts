@@ -8,7 +8,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import pg from 'pg';
 import { generatePrivateKey } from 'viem/accounts';
 import { createActivities, openAnchorChain, openGeoLookup, type Activities, type AnchorChain, type GeoLookup } from '../../activities/mod.ts';
-import { createApp } from '../../api/mod.ts';
+import { createApp, type ReadLimits } from '../../api/mod.ts';
 import { silentLogger } from '../../log/mod.ts';
 import { createApiKey, createPool, createWorkspace, type Permission } from '../../store/mod.ts';
 import { ensureRecoverySchedule } from '../../worker/mod.ts';
@@ -56,6 +56,8 @@ export interface ContextOptions {
   worker?: boolean;
   recovery?: { everySeconds: number; minAgeSeconds: number };
   ingest?: { groupCommitMs?: number; groupMaxEvents?: number };
+  /** Event reads admitted per workspace (the API's default otherwise). */
+  reads?: ReadLimits;
   /**
    * Anchoring on the run's local EVM node (or `rpcUrl`), signed by a fresh account funded for
    * this context only, so test files running at once never share a nonce sequence.
@@ -109,7 +111,7 @@ export async function createTestContext(options: ContextOptions = {}): Promise<T
 
   const { koa, drain } = createApp({ pool, temporal, taskQueue, log: silentLogger,
     ingest: { groupCommitMs: options.ingest?.groupCommitMs ?? 2, groupMaxEvents: options.ingest?.groupMaxEvents ?? 1000 },
-    anchoring: { chain, publicRateLimit: options.anchoring?.publicRateLimit } });
+    anchoring: { chain, publicRateLimit: options.anchoring?.publicRateLimit }, reads: options.reads });
   const server: Server = await new Promise((resolve) => { const s = koa.listen(0, '127.0.0.1', () => resolve(s)); });
   const apiUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
