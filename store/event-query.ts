@@ -133,9 +133,9 @@ function conditions(workspaceId: string, filter: EventFilter, p: ParameterList):
     if (filter.target_type !== undefined) targets.push(`type = ${p.add(filter.target_type)}`);
     if (filter.target_id !== undefined) targets.push(`id = ${p.add(filter.target_id)}`);
   }
-  // lower() in SQL, as the stored text was lowered: JavaScript's lowercasing differs from the
-  // database's outside ASCII. strpos() takes the term literally (no wildcards to escape) and is
-  // a third cheaper than LIKE '%…%' on a text that does not hold it.
+  // Lowered in SQL by the function that lowered the stored text (migration 008): JavaScript's
+  // lowercasing differs from it outside ASCII. strpos() takes the term literally (no wildcards to
+  // escape) and is a third cheaper than LIKE '%…%' on a text that does not hold it.
   const term = filter.search === undefined ? undefined : p.add(filter.search);
   const search = term === undefined ? undefined : [`workspace_id = ${ws}`, holds('text', term)];
   const where = [`workspace_id = ${ws}`, ...attributes,
@@ -151,7 +151,7 @@ function conditions(workspaceId: string, filter: EventFilter, p: ParameterList):
 
 /** Whether a lowercased search text holds the search term (the parameter `term`). */
 function holds(text: string, term: string): string {
-  return `strpos(${text}, lower(${term})) > 0`;
+  return `strpos(${text}, event_search_lower(${term})) > 0`;
 }
 
 /**

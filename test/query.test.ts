@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { computeEventHash } from '../core/mod.ts';
-import { createApiKey, eventPageStatements, eventsAfter, type EventPageRequest } from '../store/mod.ts';
+import { createApiKey, eventPageStatements, eventsAfter, MIGRATIONS_DIR, type EventPageRequest } from '../store/mod.ts';
 import { createTestContext, eventually, type TestContext } from './support/context.ts';
 
 let ctx: TestContext;
@@ -213,6 +215,41 @@ describe('GET /api/v1/events: filters', () => {
       await client.query('ROLLBACK');
       client.release();
     }
+  });
+});
+
+describe('GET /api/v1/events: search is case-insensitive beyond ASCII', () => {
+  const people: Input[] = [
+    { actor_id: 'u1', actor_name: 'ÄRGER Müller', action: 'doc.viewed' },
+    { actor_id: 'u2', actor_name: 'Élodie Dubois', action: 'doc.viewed', resource_name: 'Straße Plan' },
+    { actor_id: 'u3', actor_name: 'ΣΟΦΙΑ Παππά', action: 'doc.viewed', metadata: { trip: 'İstanbul' } },
+    { actor_id: 'u4', actor_name: 'Жанна Ким', action: 'doc.viewed' },
+  ];
+  let w: Workspace;
+  beforeAll(async () => { w = await workspaceWith(people); });
+  const found = async (term: string) => ids((await get(w.key, `/api/v1/events?search=${encodeURIComponent(term)}`)).body);
+
+  it.each([
+    ['ärger', 0], ['MÜLLER', 0], ['müller', 0], ['ärger mü', 0],
+    ['élodie', 1], ['ÉLODIE DUBOIS', 1], ['STRASSE', undefined], ['straße', 1], ['STRAßE', 1],
+    ['σοφια', 2], ['Παππα', undefined], ['παππά', 2], ['istanbul', 2],
+    ['жанна', 3], ['КИМ', 3],
+  ])('%s finds %s', async (term, index) => {
+    // Letters are lowered one for one (Unicode simple case mapping), as ILIKE does: accents are
+    // kept (`Παππα` is not `Παππά`), and ß is not "ss".
+    expect(await found(term)).toEqual(index === undefined ? [] : [w.ids[index]]);
+  });
+
+  it('lowers the rows stored before migration 008 when it is applied', async () => {
+    // Make the search rows of this workspace what migration 007 stored (ASCII letters lowered only).
+    await ctx.bypassingTriggers(`UPDATE event_search s SET text = lower(event_search_text(e.actor_name, e.action, e.resource_name, e.metadata) COLLATE "C")
+      FROM events e WHERE e.workspace_id = s.workspace_id AND e.seq = s.seq AND s.workspace_id = $1`, [w.workspaceId]);
+    expect(await found('ärger')).toEqual([]);
+    await ctx.pool.query(readFileSync(join(MIGRATIONS_DIR, '008_search_unicode_case.sql'), 'utf8'));
+    expect(await found('ärger')).toEqual([w.ids[0]]);
+    expect(await found('жанна')).toEqual([w.ids[3]]);
+    // The rule that derived rows never change is back.
+    await expect(ctx.pool.query('UPDATE event_search SET text = text WHERE workspace_id = $1', [w.workspaceId])).rejects.toThrow();
   });
 });
 
