@@ -9,7 +9,7 @@ import { GroupCommit } from './events/group-commit.ts';
 import { DEFAULT_WORKFLOW_INTERVAL_MS, WorkflowStarter } from './events/workflow-starter.ts';
 import { ingestRoutes } from './events/ingest-routes.ts';
 import { queryRoutes } from './events/query-routes.ts';
-import type { ReadLimits } from './events/read-gate.ts';
+import { ReadGate, readLimitsFor, type ReadLimits } from './events/read-gate.ts';
 import { healthRoutes } from './health.ts';
 import { verifyRoutes } from './verify/routes.ts';
 import { anchorRoutes, type AnchorApiDeps } from './anchors/routes.ts';
@@ -48,10 +48,12 @@ export function createApp(deps: AppDeps): App {
   const starter = new WorkflowStarter(deps.temporal, deps.taskQueue, deps.log, {
     concurrency: 8, maxQueued: 10_000, maxEventsPerWorkflow: 5000, minIntervalMs: deps.ingest.workflowIntervalMs ?? DEFAULT_WORKFLOW_INTERVAL_MS,
   });
+  // One workspace's heavy reads (event lists, searches, chain verification) share its slots.
+  const reads = new ReadGate(deps.reads ?? readLimitsFor(deps.pool.options.max ?? 10));
   const groups = new GroupCommit(createHandOff({ pool: deps.pool, starter, log: deps.log }), { windowMs: deps.ingest.groupCommitMs, maxEvents: deps.ingest.groupMaxEvents });
   koa.use(errorHandler(deps.log));
   koa.use(serverTiming());
-  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool, deps.reads), verifyRoutes(deps.pool),
+  for (const router of [healthRoutes(deps.pool, deps.temporal), ingestRoutes(deps.pool, groups), queryRoutes(deps.pool, reads), verifyRoutes(deps.pool, reads),
     anchorRoutes(deps.pool, deps.anchoring), proofRoutes(deps.pool, deps.anchoring)]) {
     koa.use(router.routes());
     koa.use(router.allowedMethods());

@@ -18,6 +18,16 @@ function heldRead() {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** `answer`, or 'still waiting' after `ms`: a read the gate wrongly let through would wait on the lock. */
+async function within<T>(answer: Promise<T>, ms = 5000): Promise<T | 'still waiting'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([answer, new Promise<'still waiting'>((resolve) => { timer = setTimeout(() => resolve('still waiting'), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('ReadGate', () => {
   it('runs `concurrent` reads of a workspace, queues `queued` more in order, and refuses the rest with 429', async () => {
     const gate = new ReadGate({ concurrent: 2, queued: 1 });
@@ -67,7 +77,7 @@ describe('ReadGate', () => {
   });
 });
 
-describe('GET /api/v1/events behind the gate', () => {
+describe('GET /api/v1/events and /verify behind the gate', () => {
   let ctx: TestContext;
   beforeAll(async () => { ctx = await createTestContext({ worker: false, reads: { concurrent: 1, queued: 0 } }); });
   afterAll(async () => { await ctx.close(); });
@@ -86,9 +96,12 @@ describe('GET /api/v1/events behind the gate', () => {
       const a1 = ctx.api(a.key, '/api/v1/events?session_id=sess_1');
       await eventually(async () => (await lockWaiters()) >= 2, 10_000, 'the first read to wait on the lock');
 
-      const a2 = await Promise.race([ctx.api(a.key, '/api/v1/events?session_id=sess_2'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5000))]);
+      const a2 = await within(ctx.api(a.key, '/api/v1/events?session_id=sess_2'));
       expect(a2).toMatchObject({ status: 429, body: { error: 'rate_limited' } });
       expect((a2 as { headers: Headers }).headers.get('retry-after')).toBe('1');
+      // Chain verification walks the chain on the same connections: it takes the same slots.
+      const verify = await within(ctx.api(a.key, '/api/v1/verify'));
+      expect(verify).toMatchObject({ status: 429, body: { error: 'rate_limited' } });
 
       const b1 = ctx.api(b.key, '/api/v1/events?session_id=sess_1');
       await eventually(async () => (await lockWaiters()) >= 4, 10_000, 'the other workspace\'s read to reach the database');

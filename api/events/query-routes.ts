@@ -7,19 +7,18 @@ import { isUuid, parseQuery } from '../query.ts';
 import { decodeCursor, queryFingerprint } from './cursor.ts';
 import { presentEvent, presentPage } from './presenter.ts';
 import { eventListQuery } from './query-schema.ts';
-import { ReadGate, readLimitsFor, type ReadLimits } from './read-gate.ts';
+import type { ReadGate } from './read-gate.ts';
 
 /**
  * `GET /api/v1/events` (filtered pages in chain order, with opaque cursors and a total) and
  * `GET /api/v1/events/{id}`. Both need a key with the `read` permission, and both only ever look
  * inside the key's workspace. A key seen valid before is checked in the statement that reads (the
- * count, or the event), so a read costs no key lookup of its own. Each workspace's reads go
- * through a {@link ReadGate} (by default sized from the pool), so that no workspace can hold every
- * connection. Behaviour and limits: docs/api/events-query.md.
+ * count, or the event), so a read costs no key lookup of its own. A list read goes through
+ * `gate`, so that no workspace can hold every connection. Behaviour and limits:
+ * docs/api/events-query.md.
  */
-export function queryRoutes(pool: pg.Pool, limits: ReadLimits = readLimitsFor(pool.options.max ?? 10)): Router<AuthState> {
+export function queryRoutes(pool: pg.Pool, gate: ReadGate): Router<AuthState> {
   const router = new Router<AuthState>();
-  const gate = new ReadGate(limits);
 
   router.get('/api/v1/events', requireKey(pool, 'read', { checkInRead: true }), async (ctx) => {
     const { cursor, limit, ...filter } = parseQuery(ctx, eventListQuery);
