@@ -31,21 +31,20 @@ export function parseQuery<T extends z.ZodType>(ctx: Context, schema: T): z.infe
  * then be matched as if the client had sent it: such a parameter is refused instead.
  */
 function refuseInvalidUtf8(querystring: string): void {
-  const decodes = (text: string) => {
+  const decoded = (text: string) => {
     try {
-      decodeURIComponent(text.replaceAll('+', ' '));
-      return true;
+      return decodeURIComponent(text.replaceAll('+', ' '));
     } catch {
-      return false;
+      return undefined;
     }
   };
   for (const part of querystring.split('&')) {
     const cut = part.indexOf('=');
     const [name, value] = cut === -1 ? [part, ''] : [part.slice(0, cut), part.slice(cut + 1)];
-    if (decodes(name) && decodes(value)) continue;
-    const path = decodes(name) ? decodeURIComponent(name.replaceAll('+', ' ')) : '(name)';
+    const path = decoded(name);
+    if (path !== undefined && decoded(value) !== undefined) continue;
     const message = 'is not valid percent-encoded UTF-8';
-    throw new ApiError(400, 'bad_request', `Query parameter ${path} ${message}`, { details: [{ path, message }] });
+    throw new ApiError(400, 'bad_request', `Query parameter ${path ?? '(name)'} ${message}`, { details: [{ path: path ?? '(name)', message }] });
   }
 }
 
